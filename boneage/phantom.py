@@ -236,7 +236,7 @@ def hand_parts(subject, state, rng):
     sW *= math.exp(rng.normal(0, 0.05))
     sX = 0.5 * (sL + sW)
     mineral = 0.72 + 0.28 * min(sa / 16, 1)
-    spread = rng.uniform(0.6, 1.5)
+    spread = rng.uniform(0.7, 1.25)
     parts, tissue = [], []
     P = lambda xy: np.array([xy[0] * sX, xy[1] * sL])
     # forearm bones
@@ -268,7 +268,7 @@ def hand_parts(subject, state, rng):
         g = 0.12 + 0.88 * f ** 0.8
         w, h = c['size'][0] * sX * g, c['size'][1] * sL * g
         pos = P(c['pos']) + rng.normal(0, 0.6, 2) * sL
-        parts.append(Part(name, ellipse(pos, w, h, c['angle'] + rng.normal(0, 4), n=20), (0.30 + 0.04 * f) * mineral))
+        parts.append(Part(name, ellipse(pos, w, h, c['angle'] + rng.normal(0, 4), n=20), (0.24 + 0.04 * f) * mineral))
     # rays
     tips, heads, bases = {}, {}, {}
     for r, ray in RAYS.items():
@@ -307,7 +307,7 @@ def hand_parts(subject, state, rng):
     for r in (1, 2, 3, 4, 5):
         q, a, w = heads[r] if r != 1 else (bases[1], RAYS[1]['angle'] * (0.75 + 0.25 * spread), heads[1][2])
         tip, ta = tips[r]
-        wt = (RAYS[r]['bones'][1][2] * sW + 2 * st)
+        wt = 2.0 * RAYS[r]['bones'][1][2] * sW + 4.0
         tissue.append(tube(q, tip + _dir(ta) * 1.5 * sL, wt * 1.15, wt, 0.85 * wt, 0.2, 0.5, n=7))
     hand_len = float(tips[3][0][1])
     return parts, tissue, dict(scale_length=sL, scale_width=sW, finger_spread=spread, hand_length_mm=hand_len,
@@ -373,7 +373,7 @@ def render(subject, state, rng, cfg):
     t_max = 1.4 + 1.4 * min(geo['scale_length'], 1.1)              # cm of soft tissue at the thickest
     soft = t_max * np.sqrt(np.clip(dist / 14.0, 0, 1))
     bone = cv2.GaussianBlur(bone, (0, 0), max(0.2 * s, 0.3))
-    mu_soft, mu_bone = rng.uniform(0.26, 0.34), rng.uniform(1.5, 1.9)
+    mu_soft, mu_bone = rng.uniform(0.3, 0.42), rng.uniform(1.4, 1.8)
     A = mu_soft * soft + mu_bone * bone
     # lead marker letter: radio-opaque, so it is part of the projection
     acq = dict(width=W, height=H, fov_mm=round(fov, 2), px_per_mm=round(s, 4), rotation_deg=round(theta, 2))
