@@ -60,4 +60,9 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'boneage.phantom.render': ('phantom.html#render', 'boneage/phantom.py'),
                                  'boneage.phantom.sample_subject': ('phantom.html#sample_subject', 'boneage/phantom.py'),
                                  'boneage.phantom.tube': ('phantom.html#tube', 'boneage/phantom.py'),
-                                 'boneage.phantom.write_phantom': ('phantom.html#write_phantom', 'boneage/phantom.py')}}}
+                                 'boneage.phantom.write_phantom': ('phantom.html#write_phantom', 'boneage/phantom.py')},
+            'boneage.readme': { 'boneage.readme._fmt': ('readme.html#_fmt', 'boneage/readme.py'),
+                                'boneage.readme.data_table': ('readme.html#data_table', 'boneage/readme.py'),
+                                'boneage.readme.fill_blocks': ('readme.html#fill_blocks', 'boneage/readme.py'),
+                                'boneage.readme.speed_table': ('readme.html#speed_table', 'boneage/readme.py'),
+                                'boneage.readme.update_readme': ('readme.html#update_readme', 'boneage/readme.py')}}}
