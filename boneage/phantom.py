@@ -389,6 +389,13 @@ def render(subject, state, rng, cfg):
             if not hand[max(y - tht - 4, 0):y + 4, max(x - 4, 0):x + tw + 4].any():
                 mk = np.zeros((H, W), np.uint8)
                 cv2.putText(mk, letter, (x, y), cv2.FONT_HERSHEY_SIMPLEX, fs, 1, th, cv2.LINE_AA)
+                if rng.random() < 0.5:   # marker plate with the technologist's initials under the letter
+                    pad = int(0.35 * tw) + 2
+                    y1 = min(y + int(1.2 * tht) + pad, H - 1)
+                    A[max(y - tht - pad, 0):y1, max(x - pad, 0):min(x + tw + pad, W)] += rng.uniform(0.15, 0.6)
+                    ini = ''.join(rng.choice(list('ABCDEFGHJKLMNPRSTVW'), 2))
+                    cv2.putText(mk, ini, (x, min(y + int(0.9 * tht), H - 2)), cv2.FONT_HERSHEY_SIMPLEX, fs * 0.4, 1,
+                                max(1, th // 3), cv2.LINE_AA)
                 A += mk.astype(np.float32) * 6.0
                 acq['marker'] = letter
                 break
@@ -410,7 +417,8 @@ def render(subject, state, rng, cfg):
     lo, hi = rng.uniform(-0.12, 0.08), rng.uniform(1.5, 2.3)
     gamma = rng.uniform(0.7, 1.4)
     v = np.clip((D - lo) / (hi - lo), 0, 1) ** gamma
-    bg, white = rng.uniform(0, 35), rng.uniform(215, 255)
+    washed_out = rng.random() < 0.2      # scanned films with a grey background and little contrast
+    bg, white = (rng.uniform(60, 140), rng.uniform(200, 245)) if washed_out else (rng.uniform(0, 35), rng.uniform(215, 255))
     img = bg + (white - bg) * v
     acq.update(photons=round(n0, 1), heel=round(heel, 3), scatter=round(sf, 3), window_lo=round(lo, 3),
                window_hi=round(hi, 3), gamma=round(gamma, 3), background=round(bg, 1))
