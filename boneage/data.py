@@ -134,8 +134,9 @@ def validate_dataset(data_dir, labels=None, strict: bool = False, progress: bool
         if len(ps) > 1: continue
         p = ps[0]
         try: img, notes = read_image(p)
-        except ImageError as e:
-            report.add(p, str(e).split(": ", 1)[-1], id=r.id); continue
+        except ImageError as e:   # the message starts with the path, which the report has in its own column
+            msg = str(e)
+            report.add(p, msg[len(f"{p}: "):] if msg.startswith(f"{p}: ") else msg, id=r.id); continue
         for n in notes: report.add(p, n, id=r.id, severity="note")
         rows.append(dict(id=r.id, path=str(p), sha256=sha256_file(p), boneage=r.boneage, male=r.male,
                          **({"split": r.split} if "split" in lab.columns else {}), height=img.shape[0], width=img.shape[1]))
