@@ -5,7 +5,7 @@
 # %% ../nbs/02_phantom.ipynb #6ee44c41
 from __future__ import annotations
 import json, math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -191,19 +191,12 @@ def _long_bone(parts, name, p0, p1, width, e, epi_at, kind, mineral):
     if kind == 'DP': w_mid = 0.62 * width
     else: w_mid = width
     fused = e is not None and e >= 0.999
-    if epi_at == 'proximal':
-        w_meta = w_base
-        if e is None: a, b = p0 + u * zone, p1
-        else:
-            we, he, gap = _epiphysis_geometry(e, w_meta)
-            a = p0 + u * (he + gap) if not fused else p0 + u * 0.6 * he
-            b = p1
-    else:
-        w_meta = w_head
-        if e is None: a, b = p0, p1 - u * zone
-        else:
-            we, he, gap = _epiphysis_geometry(e, w_meta)
-            a, b = p0, (p1 - u * (he + gap) if not fused else p1 - u * 0.6 * he)
+    w_meta = w_base if epi_at == 'proximal' else w_head
+    if e is not None: we, he, gap = _epiphysis_geometry(e, w_meta)
+    # the ossified shaft stops short of the end that carries the epiphysis: by the cartilage zone before the
+    # centre appears, by the epiphysis and its physis gap while open, and overlaps it once fused
+    setback = zone if e is None else (0.6 * he if fused else he + gap)
+    a, b = (p0 + u * setback, p1) if epi_at == 'proximal' else (p0, p1 - u * setback)
     cap0 = 0.05 if epi_at == 'proximal' and not fused else 0.18
     cap1 = 0.05 if epi_at == 'distal' and not fused else (0.45 if kind == 'DP' else 0.3)
     d = mineral
@@ -215,7 +208,6 @@ def _long_bone(parts, name, p0, p1, width, e, epi_at, kind, mineral):
         parts.append(Part(name + '_medulla', tube(a + u * 0.2 * La, b - u * 0.2 * La, w_mid * (1 - 2 * cort),
                           w_mid * (1 - 2 * cort), w_mid * (1 - 2 * cort), 0.3, 0.3, n=5), -0.14 * d, bone=False))
     if e is not None:
-        we, he, gap = _epiphysis_geometry(e, w_meta)
         if epi_at == 'proximal': c = p0 + u * (he / 2)
         else: c = p1 - u * (he / 2)
         ang = math.degrees(math.atan2(u[0], u[1]))
@@ -223,7 +215,6 @@ def _long_bone(parts, name, p0, p1, width, e, epi_at, kind, mineral):
         if fused and gap == 0:   # faint sclerotic line where the physis was
             parts.append(Part(name + '_scar', ellipse(a + u * 0.05 * he if epi_at == 'proximal' else b - u * 0.05 * he,
                                                    0.9 * w_meta, 0.06 * w_meta, -ang, n=12), 0.05 * d, bone=False))
-    return p1
 
 # %% ../nbs/02_phantom.ipynb #4b248d21
 def hand_parts(subject, state, rng):
@@ -310,8 +301,7 @@ def hand_parts(subject, state, rng):
         wt = 2.0 * RAYS[r]['bones'][1][2] * sW + 4.0
         tissue.append(tube(q, tip + _dir(ta) * 1.5 * sL, wt * 1.15, wt, 0.85 * wt, 0.2, 0.5, n=7))
     hand_len = float(tips[3][0][1])
-    return parts, tissue, dict(scale_length=sL, scale_width=sW, finger_spread=spread, hand_length_mm=hand_len,
-                               mc3_head=heads[3][0])
+    return parts, tissue, dict(scale_length=sL, scale_width=sW, finger_spread=spread, hand_length_mm=hand_len)
 
 # %% ../nbs/02_phantom.ipynb #cd2864f4
 @dataclass
@@ -458,7 +448,7 @@ def render(subject, state, rng, cfg):
     else: acq['text'] = ''
     acq['inverted'] = int(rng.random() < cfg.invert_fraction)
     if acq['inverted']: img = 255 - img
-    acq.update({k: round(float(v), 4) for k, v in geo.items() if k != 'mc3_head'})
+    acq.update({k: round(float(v), 4) for k, v in geo.items()})
     return img, bone_mask * 255, hand * 255, acq
 def make_phantom(seed, index, cfg=PhantomConfig()):
     "The `index`-th phantom of a dataset with `seed`: independent of any other image, so order never matters."
