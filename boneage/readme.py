@@ -8,7 +8,7 @@ import json, re
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['RENDERERS', 'data_table', 'speed_table', 'fill_blocks', 'update_readme']
+__all__ = ['RENDERERS', 'data_table', 'speed_table', 'preprocess_table', 'fill_blocks', 'update_readme']
 
 # %% ../nbs/91_readme.ipynb #7a456649
 def _fmt(x, nd=1): return "–" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
@@ -33,7 +33,21 @@ def speed_table(b: dict) -> str:
     lines += [f"| {r['size']} | {r['render_per_s']} | {r['render_and_write_per_s']} |" for r in b["rows"]]
     return "\n".join(lines) + f"\n\nTarget: ≥ {b['target_512_per_s']:.0f} img/s at 512 px on one core: {'met' if b['meets_target'] else 'missed'}."
 
-RENDERERS = {"data": ("metrics/data.json", data_table), "phantom_speed": ("benchmarks/phantom_speed.json", speed_table)}
+def preprocess_table(m: dict) -> str:
+    "Markdown summary of the preprocess stage metrics."
+    lines = ["| check | result |", "|---|---|", f"| films preprocessed | {m['n']} ({m['n_unreadable']} unreadable) |",
+             f"| no hand found (whole film used) | {m['n_no_hand']} |", f"| inverted films fixed | {m['n_inverted']} |"]
+    if "phantom" in m:
+        p = m["phantom"]
+        lines += [f"| phantom: films with ≥ 99 % of the true hand mask in the crop | {100 * p['hand_in_crop_rate']:.1f} % |",
+                  f"| phantom: inversion detected correctly | {100 * p['inversion_accuracy']:.1f} % |"]
+    if "real_boxes" in m:
+        b = m["real_boxes"]
+        lines.append(f"| real RSNA films with a manual box cropped correctly | {b['ok']} of {b['n']} (min kept {b['keep_min']:.3f}, min cover {b['cover_min']:.3f}) |")
+    return "\n".join(lines)
+
+RENDERERS = {"data": ("metrics/data.json", data_table), "preprocess": ("metrics/preprocess.json", preprocess_table),
+             "phantom_speed": ("benchmarks/phantom_speed.json", speed_table)}
 
 # %% ../nbs/91_readme.ipynb #73d220bd
 def fill_blocks(text: str, blocks: dict[str, str]) -> str:
