@@ -18,8 +18,8 @@ from .images import ImageError, read_image
 
 # %% auto #0
 __all__ = ['WORK_SIDE', 'robust_range', 'normalise', 'is_inverted', 'hand_mask', 'Preprocessed', 'clahe', 'preprocess',
-           'preprocess_file', 'box_check', 'check_hand_boxes', 'before_after_figure', 'preprocess_manifest',
-           'load_preprocessed']
+           'preprocess_file', 'box_check', 'check_hand_boxes', 'preprocess_project1', 'before_after_figure',
+           'preprocess_manifest', 'load_preprocessed']
 
 # %% ../nbs/04_preprocess.ipynb #be698ef4
 WORK_SIDE = 256
@@ -152,12 +152,15 @@ def _square(x, value):
     top, left = (s - h) // 2, (s - w) // 2
     return cv2.copyMakeBorder(x, top, s - h - top, left, s - w - left, cv2.BORDER_CONSTANT, value=float(value))
 
-def clahe(x, clip=2.0, tiles=8):
-    "CLAHE on a float image in [0, 1], computed in 16 bits."
-    u16 = np.round(np.clip(x, 0, 1) * 65535).astype(np.uint16)
-    return cv2.createCLAHE(clipLimit=clip, tileGridSize=(tiles, tiles)).apply(u16).astype(np.float32) / 65535
+def clahe(x, clip=2.0, tiles=8, bits=8):
+    "CLAHE on a float image in [0, 1], computed on 8 or 16 bits."
+    if bits not in (8, 16): raise BoneageError(f"CLAHE works on 8 or 16 bits, not {bits}")
+    top = 255 if bits == 8 else 65535
+    q = np.round(np.clip(x, 0, 1) * top).astype(np.uint8 if bits == 8 else np.uint16)
+    return cv2.createCLAHE(clipLimit=clip, tileGridSize=(tiles, tiles)).apply(q).astype(np.float32) / top
 
-def preprocess(img, size=256, margin=0.05, clip=2.0, tiles=8, fix_inversion=True, suppress_background=False) -> Preprocessed:
+def preprocess(img, size=256, margin=0.05, clip=2.0, tiles=8, clahe_bits=8, fix_inversion=True,
+               suppress_background=False) -> Preprocessed:
     "Normalise, fix inversion, find the hand, crop, pad to a square, resize and equalise a grey film."
     img = np.asarray(img, np.float32)
     if img.ndim != 2: raise BoneageError(f"preprocess needs a 2-D grey image, got shape {img.shape}")
@@ -168,12 +171,13 @@ def preprocess(img, size=256, margin=0.05, clip=2.0, tiles=8, fix_inversion=True
     if inverted: g = 1 - g
     mask, quality = hand_mask(g)
     x0, y0, x1, y1 = _box(mask, scale, img.shape, margin)
-    crop = normalise(img[y0:y1, x0:x1], rng)
-    if inverted: crop = 1 - crop
+    crop = img[y0:y1, x0:x1]
     border = np.concatenate([crop[0], crop[-1], crop[:, 0], crop[:, -1]])
     sq = _square(crop, np.median(border))
     interp = cv2.INTER_AREA if sq.shape[0] > size else cv2.INTER_LINEAR
-    out = clahe(cv2.resize(sq, (size, size), interpolation=interp), clip, tiles)
+    x = normalise(cv2.resize(sq, (size, size), interpolation=interp), rng)   # resizing first is cheaper, same result
+    if inverted: x = 1 - x
+    out = clahe(x, clip, tiles, clahe_bits)
     m = cv2.resize(mask.astype(np.uint8), (img.shape[1], img.shape[0]), interpolation=cv2.INTER_NEAREST)[y0:y1, x0:x1]
     hand = cv2.resize(_square(m, 0), (size, size), interpolation=cv2.INTER_NEAREST)
     if suppress_background:
@@ -204,6 +208,38 @@ def check_hand_boxes(real_dir) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 # %% ../nbs/04_preprocess.ipynb #147d36f8
+def _p1_flagged(means, cutoff, previous=None):
+    "Project 1's insignificant rows or columns: a contiguous list plus the longest run of the second list."
+    flagged = [i for i, m in enumerate(means) if m < cutoff]
+    previous = set(flagged if previous is None else previous)
+    contiguous, second = [], []
+    for i in flagged: (contiguous if (i - 1) in previous else second).append(i)
+    best, run = [], []
+    for i in second:
+        run = run + [i] if run and i == run[-1] + 1 else [i]
+        if len(run) > len(best): best = run
+    return sorted(set(contiguous) | set(best))
+
+def preprocess_project1(img, size=256, column_bug=True, image_thresh=0.33) -> Preprocessed:
+    "Project 1's preprocessing (CLAHE, border trimming, pad, resize), reimplemented as a baseline."
+    from skimage import exposure
+    img = np.asarray(img, np.float32)
+    eq = exposure.equalize_adapthist(img).astype(np.float32)
+    cutoff = float(eq[0].mean())
+    rows = _p1_flagged(eq.mean(1), cutoff)
+    row_flags = [i for i, m in enumerate(eq.mean(1)) if m < cutoff]
+    cols = _p1_flagged(eq.mean(0), cutoff, previous=row_flags if column_bug else None)
+    H, W = eq.shape
+    if len(rows) + len(cols) > image_thresh * (H + W) or len(rows) >= H or len(cols) >= W: keep_r, keep_c = np.arange(H), np.arange(W)
+    else: keep_r, keep_c = np.setdiff1d(np.arange(H), rows), np.setdiff1d(np.arange(W), cols)
+    x = eq[np.ix_(keep_r, keep_c)]
+    x = (x - x.min()) / max(float(x.max() - x.min()), 1e-9)
+    sq = _square(x, 0.0)
+    out = cv2.resize(sq, (size, size), interpolation=cv2.INTER_AREA if sq.shape[0] > size else cv2.INTER_CUBIC)
+    box = (int(keep_c.min()), int(keep_r.min()), int(keep_c.max()) + 1, int(keep_r.max()) + 1)
+    return Preprocessed(np.clip(out, 0, 1).astype(np.float32), box, "ok", False, np.ones((size, size), np.uint8))
+
+# %% ../nbs/04_preprocess.ipynb #4d7a7234
 def before_after_figure(paths, path, title, cols=6, size=160):
     "Figure: each film with its crop box (left) and the preprocessed result (right)."
     import matplotlib; matplotlib.use("Agg")
@@ -224,7 +260,7 @@ def before_after_figure(paths, path, title, cols=6, size=160):
     fig.savefig(path, dpi=110); plt.close(fig)
     return Path(path)
 
-# %% ../nbs/04_preprocess.ipynb #7de4948f
+# %% ../nbs/04_preprocess.ipynb #4956ef84
 def preprocess_manifest(manifest: pd.DataFrame, out_dir, size=256, root=None, progress=True, **kw):
     "Preprocess every manifest row into `images.npy` + `preprocess.csv`; problems go to the returned report."
     root, out = Path(root or project_root()), Path(out_dir)

@@ -8,7 +8,7 @@ import json, re
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['RENDERERS', 'data_table', 'speed_table', 'preprocess_table', 'fill_blocks', 'update_readme']
+__all__ = ['RENDERERS', 'data_table', 'speed_table', 'preprocess_table', 'preprocess_speed_table', 'fill_blocks', 'update_readme']
 
 # %% ../nbs/91_readme.ipynb #7a456649
 def _fmt(x, nd=1): return "–" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
@@ -46,8 +46,18 @@ def preprocess_table(m: dict) -> str:
         lines.append(f"| real RSNA films with a manual box cropped correctly | {b['ok']} of {b['n']} (min kept {b['keep_min']:.3f}, min cover {b['cover_min']:.3f}) |")
     return "\n".join(lines)
 
+def preprocess_speed_table(b: dict) -> str:
+    "Markdown table of the preprocessing benchmark on real films."
+    lines = ["| method (one thread) | images/s | boxed films cropped correctly |", "|---|---|---|"]
+    lines += [f"| {r['method']} | {r['images_per_s']} | " + ("–" if r["boxed_correct"] is None else f"{r['boxed_correct']} of {r['boxed_total']}") + " |"
+              for r in b["rows"]]
+    yes = lambda v: "yes" if v else "no"
+    return "\n".join(lines) + (f"\n\nOn the {b['films']} raw rsna-hires films. Within 2× of the floor: {yes(b['within_2x_of_floor'])}; "
+                               f"faster than project 1: {yes(b['faster_than_project1'])}; every boxed film correct: {yes(b['all_boxed_correct'])}.")
+
 RENDERERS = {"data": ("metrics/data.json", data_table), "preprocess": ("metrics/preprocess.json", preprocess_table),
-             "phantom_speed": ("benchmarks/phantom_speed.json", speed_table)}
+             "phantom_speed": ("benchmarks/phantom_speed.json", speed_table),
+             "preprocess_speed": ("benchmarks/preprocess_speed.json", preprocess_speed_table)}
 
 # %% ../nbs/91_readme.ipynb #73d220bd
 def fill_blocks(text: str, blocks: dict[str, str]) -> str:
