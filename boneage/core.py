@@ -13,8 +13,8 @@ import pandas as pd
 import yaml
 
 # %% auto #0
-__all__ = ['seed_everything', 'BoneageError', 'ProblemReport', 'load_params', 'sha256_file', 'write_json', 'project_root',
-           'shared_data_dir']
+__all__ = ['seed_everything', 'BoneageError', 'ProblemReport', 'load_params', 'as_bool', 'sha256_file', 'write_json',
+           'project_root', 'shared_data_dir']
 
 # %% ../nbs/00_core.ipynb #adc6a5b5
 def seed_everything(seed: int = 42, deterministic: bool = True) -> int:
@@ -74,7 +74,17 @@ def load_params(path="params.yaml", section: str | None = None) -> dict:
     if section not in params: raise BoneageError(f"{path}: no section '{section}'")
     return {"seed": params.get("seed", 42), **params[section]}
 
-# %% ../nbs/00_core.ipynb #a1d719a9
+# %% ../nbs/00_core.ipynb #a0c7592e
+def as_bool(v) -> bool:
+    "A parameter as a boolean: True/False, 1/0 and the strings true/false/yes/no/1/0 (any case)."
+    if isinstance(v, (bool, np.bool_)): return bool(v)
+    if isinstance(v, (int, np.integer)) and v in (0, 1): return bool(v)
+    s = str(v).strip().lower()
+    if s in ("true", "yes", "1", "on"): return True
+    if s in ("false", "no", "0", "off", ""): return False
+    raise BoneageError(f"'{v}' is not a boolean (true or false)")
+
+# %% ../nbs/00_core.ipynb #25e9d036
 def sha256_file(path, chunk: int = 1 << 20) -> str:
     "SHA-256 of a file's bytes, for the manifest."
     h = hashlib.sha256()
@@ -82,7 +92,7 @@ def sha256_file(path, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: f.read(chunk), b""): h.update(block)
     return h.hexdigest()
 
-# %% ../nbs/00_core.ipynb #a0c7592e
+# %% ../nbs/00_core.ipynb #dc62fb88
 def _plain(o):
     if isinstance(o, dict): return {str(k): _plain(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)): return [_plain(v) for v in o]
@@ -98,7 +108,7 @@ def write_json(path, obj) -> Path:
     path.write_text(json.dumps(_plain(obj), indent=2, sort_keys=True) + "\n")
     return path
 
-# %% ../nbs/00_core.ipynb #e028d86f
+# %% ../nbs/00_core.ipynb #ac3725a5
 def project_root(start=None) -> Path:
     "The nearest folder at or above `start` (default: the working directory) holding `pyproject.toml`."
     p = Path(start or Path.cwd()).resolve()

@@ -431,12 +431,14 @@ def render(subject, state, rng, cfg):
         cv2.fillPoly(field_, [np.round(rect).astype(np.int32)], 1)
         level = rng.uniform(150, 240)
         img = np.where(field_ > 0, img, level + rng.normal(0, 3, img.shape))
+        hand &= field_; bone_mask &= field_          # anatomy outside the field is not on the film
         acq['collimated'] = 1
     acq['border'] = 0
     if rng.random() < cfg.border_fraction:
         b = max(1, int(rng.uniform(0.01, 0.04) * H))
         val = 0 if rng.random() < 0.5 else 250
         img[:b] = val; img[-b:] = val; img[:, :b] = val; img[:, -b:] = val
+        for m in (hand, bone_mask): m[:b] = 0; m[-b:] = 0; m[:, :b] = 0; m[:, -b:] = 0
         acq['border'] = b
     img = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < cfg.text_fraction:

@@ -76,6 +76,21 @@ def _rectangularity(mask):
     return float(mask.sum()) / max(w * h, 1.0)
 
 
+def _collimated_field(g, t, ker):
+    """The dark exposed field of a film whose border is mostly bright unexposed film (collimation), as the
+    convex hull of the largest dark region, slightly eroded; None when the film is not collimated that way."""
+    H, W = g.shape
+    edge = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
+    if (edge > t).mean() < 0.6: return None
+    dark = cv2.morphologyEx((g <= t).astype(np.uint8), cv2.MORPH_OPEN, ker)
+    cnts, _ = cv2.findContours(dark, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not cnts: return None
+    filled = np.zeros((H, W), np.uint8)
+    cv2.fillConvexPoly(filled, cv2.convexHull(max(cnts, key=cv2.contourArea)), 1)   # the hand may notch the field
+    if filled.sum() < 0.2 * H * W or _rectangularity(filled) < 0.85: return None
+    return cv2.erode(filled, ker, iterations=2).astype(bool)
+
+
 def hand_mask(g, max_depth=3):
     """Mask of the hand (with forearm) on a small normalised image, bone bright.
     Returns (mask, quality)."""
@@ -87,13 +102,19 @@ def hand_mask(g, max_depth=3):
     gs = cv2.GaussianBlur(g, (0, 0), 1.0)
     for depth in range(max_depth):
         t = _otsu(g[region])
+        if depth == 0:
+            field = _collimated_field(g, t, ker)
+            if field is not None: region = field; continue
         fg = ((g > t) & region).astype(np.uint8)
         # a wide opening keeps the palm and forearm but drops thin film edges, markers and letters
         fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, wide)
         n, lab, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
         if n <= 1: break
-        areas = stats[1:, cv2.CC_STAT_AREA]
-        best = 1 + int(np.argmax(areas))
+        x, y, w, h, area = (stats[1:, i] for i in range(5))
+        sides = (x == 0).astype(int) + (y == 0) + (x + w == W) + (y + h == H)
+        frame = (sides >= 3) & (area < 0.5 * w * h)    # a bright unexposed border around a collimated field
+        if frame.all(): break
+        best = 1 + int(np.argmax(np.where(frame, -1, area)))
         comp = lab == best
         frac = comp.sum() / region.sum()
         rect = _rectangularity(comp)
@@ -276,6 +297,8 @@ def preprocess_manifest(manifest: pd.DataFrame, out_dir, size=256, root=None, pr
         if isinstance(hm, str):
             truth = cv2.imread(str(root / hm), cv2.IMREAD_GRAYSCALE) > 0
             row["hand_in_crop"] = float(truth[p.box[1]:p.box[3], p.box[0]:p.box[2]].sum() / max(truth.sum(), 1))
+            ys, xs = np.nonzero(truth)   # how tight: crop area over the true hand's bounding box
+            if len(xs): row["crop_over_hand"] = (p.box[2] - p.box[0]) * (p.box[3] - p.box[1]) / ((np.ptp(xs) + 1) * (np.ptp(ys) + 1))
         rows.append(row); arrays.append(np.round(p.image * 65535).astype(np.uint16))
     table = pd.DataFrame(rows)
     np.save(out / "images.npy", np.stack(arrays) if arrays else np.zeros((0, size, size), np.uint16))

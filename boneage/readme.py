@@ -8,7 +8,8 @@ import json, re
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['RENDERERS', 'data_table', 'speed_table', 'preprocess_table', 'preprocess_speed_table', 'fill_blocks', 'update_readme']
+__all__ = ['RENDERERS', 'data_table', 'speed_table', 'preprocess_table', 'preprocess_speed_table', 'input_pipeline_table',
+           'fill_blocks', 'update_readme']
 
 # %% ../nbs/91_readme.ipynb #7a456649
 def _fmt(x, nd=1): return "–" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
@@ -40,6 +41,7 @@ def preprocess_table(m: dict) -> str:
     if "phantom" in m:
         p = m["phantom"]
         lines += [f"| phantom: films with ≥ 99 % of the true hand mask in the crop | {100 * p['hand_in_crop_rate']:.1f} % |",
+                  f"| phantom: crop area / true hand box area, median (90th percentile) | {p['crop_over_hand_median']:.2f} ({p['crop_over_hand_p90']:.2f}) |",
                   f"| phantom: inversion detected correctly | {100 * p['inversion_accuracy']:.1f} % |"]
     if "real_boxes" in m:
         b = m["real_boxes"]
@@ -55,7 +57,13 @@ def preprocess_speed_table(b: dict) -> str:
     return "\n".join(lines) + (f"\n\nOn the {b['films']} raw rsna-hires films. Within 2× of the floor: {yes(b['within_2x_of_floor'])}; "
                                f"faster than project 1: {yes(b['faster_than_project1'])}; every boxed film correct: {yes(b['all_boxed_correct'])}.")
 
-RENDERERS = {"data": ("metrics/data.json", data_table), "preprocess": ("metrics/preprocess.json", preprocess_table),
+def input_pipeline_table(b: dict) -> str:
+    "Markdown table of the input pipeline benchmark."
+    lines = ["| training input pipeline | images/s |", "|---|---|"] + [f"| {r['pipeline']} | {r['images_per_s']} |" for r in b["rows"]]
+    return "\n".join(lines) + (f"\n\n{b['size']} px, batch {b['batch_size']}, {b['cpus']} CPU cores. Target ≥ {b['target_per_s']:.0f} img/s "
+                               f"(5× DenseNet-121 training at 256 px on this CPU): {'met' if b['meets_target'] else 'missed'}.")
+
+RENDERERS = {"data": ("metrics/data.json", data_table), "input_pipeline": ("benchmarks/input_pipeline.json", input_pipeline_table), "preprocess": ("metrics/preprocess.json", preprocess_table),
              "phantom_speed": ("benchmarks/phantom_speed.json", speed_table),
              "preprocess_speed": ("benchmarks/preprocess_speed.json", preprocess_speed_table)}
 

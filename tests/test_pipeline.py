@@ -55,3 +55,17 @@ def test_data_stage_on_an_rsna_layout_dicom_folder(tmp_path):
               metrics_path=tmp_path / "metrics.json", figure_dir=tmp_path / "fig")
     m = pd.read_csv(tmp_path / "out" / "manifest.csv")
     assert len(m) == 12 and m.path.str.endswith(".dcm").all() and "skeletal_age" not in m.columns
+
+
+def test_data_stage_reads_yaml_booleans_as_dvc_passes_them(tmp_path):
+    "DVC writes `strict: false` as the string 'false'; it must not switch strict mode on (and 'true' must)."
+    from boneage.data import make_bad_dataset
+    bad = make_bad_dataset(tmp_path / "bad")
+    common = dict(source="rsna", dir=bad, out_dir=tmp_path / "out", metrics_path=tmp_path / "m.json", figure_dir=tmp_path)
+    papermill("03_data.ipynb", tmp_path / "lenient.ipynb", strict="false", **common)
+    assert json.loads((tmp_path / "m.json").read_text())["n_valid"] == 5
+    args = [sys.executable, "-m", "papermill", str(ROOT / "nbs" / "03_data.ipynb"), str(tmp_path / "strict.ipynb"),
+            "--no-progress-bar", "--log-level", "ERROR", "-p", "strict", "true"]
+    for k, v in common.items(): args += ["-p", k, str(v)]
+    r = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=quiet_env(), timeout=600)
+    assert r.returncode != 0 and "problems in strict mode" in r.stderr + r.stdout
