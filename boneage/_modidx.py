@@ -99,6 +99,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'boneage.preprocess.hand_mask': ('preprocess.html#hand_mask', 'boneage/preprocess.py'),
                                     'boneage.preprocess.is_inverted': ('preprocess.html#is_inverted', 'boneage/preprocess.py'),
                                     'boneage.preprocess.load_preprocessed': ('preprocess.html#load_preprocessed', 'boneage/preprocess.py'),
+                                    'boneage.preprocess.mediapipe_box': ('preprocess.html#mediapipe_box', 'boneage/preprocess.py'),
                                     'boneage.preprocess.normalise': ('preprocess.html#normalise', 'boneage/preprocess.py'),
                                     'boneage.preprocess.preprocess': ('preprocess.html#preprocess', 'boneage/preprocess.py'),
                                     'boneage.preprocess.preprocess_file': ('preprocess.html#preprocess_file', 'boneage/preprocess.py'),

@@ -17,9 +17,9 @@ from .core import BoneageError, ProblemReport, project_root, write_json
 from .images import ImageError, read_image
 
 # %% auto #0
-__all__ = ['WORK_SIDE', 'robust_range', 'normalise', 'is_inverted', 'hand_mask', 'Preprocessed', 'clahe', 'preprocess',
-           'preprocess_file', 'box_check', 'check_hand_boxes', 'preprocess_project1', 'before_after_figure',
-           'preprocess_manifest', 'load_preprocessed']
+__all__ = ['WORK_SIDE', 'robust_range', 'normalise', 'is_inverted', 'hand_mask', 'mediapipe_box', 'Preprocessed', 'clahe',
+           'preprocess', 'preprocess_file', 'box_check', 'check_hand_boxes', 'preprocess_project1',
+           'before_after_figure', 'preprocess_manifest', 'load_preprocessed']
 
 # %% ../nbs/04_preprocess.ipynb #be698ef4
 WORK_SIDE = 256
@@ -150,6 +150,33 @@ def hand_mask(g, max_depth=3):
     return np.ones_like(g, bool), "no hand found: whole image used"
 
 # %% ../nbs/04_preprocess.ipynb #9fcf4fe3
+_LANDMARKERS = {}
+
+def mediapipe_box(g, model_path, widen=0.25):
+    "Hand box (x0, y0, x1, y1) in `g`'s pixels from MediaPipe's hand landmarker in static image mode, or None."
+    try: import mediapipe as mp
+    except ImportError:
+        raise BoneageError("detector 'mediapipe' needs the mediapipe package (it installs opencv-contrib-python, "
+                           "which replaces opencv-python-headless)")
+    if not model_path or not Path(model_path).is_file():
+        raise BoneageError(f"{model_path}: MediaPipe hand landmarker model (.task) not found; pass a local file")
+    key = str(Path(model_path).resolve())
+    if key not in _LANDMARKERS:
+        vision = mp.tasks.vision
+        opts = vision.HandLandmarkerOptions(base_options=mp.tasks.BaseOptions(model_asset_path=key),
+                                            running_mode=vision.RunningMode.IMAGE, num_hands=1)
+        _LANDMARKERS[key] = vision.HandLandmarker.create_from_options(opts)
+    rgb = np.ascontiguousarray(np.repeat((np.clip(g, 0, 1) * 255).astype(np.uint8)[..., None], 3, axis=2))
+    res = _LANDMARKERS[key].detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
+    if not res.hand_landmarks: return None
+    H, W = g.shape
+    xs = np.array([p.x for p in res.hand_landmarks[0]]) * W
+    ys = np.array([p.y for p in res.hand_landmarks[0]]) * H
+    w, h = xs.max() - xs.min(), ys.max() - ys.min()
+    return (max(0, xs.min() - widen * w), max(0, ys.min() - widen * h),
+            min(W, xs.max() + widen * w), min(H, ys.max() + widen * h))
+
+# %% ../nbs/04_preprocess.ipynb #03e84955
 @dataclass
 class Preprocessed:
     "The model input and how it was made."
@@ -181,7 +208,7 @@ def clahe(x, clip=2.0, tiles=8, bits=8):
     return cv2.createCLAHE(clipLimit=clip, tileGridSize=(tiles, tiles)).apply(q).astype(np.float32) / top
 
 def preprocess(img, size=256, margin=0.05, clip=2.0, tiles=8, clahe_bits=8, fix_inversion=True,
-               suppress_background=False) -> Preprocessed:
+               suppress_background=False, detector="mask", mediapipe_model=None) -> Preprocessed:
     "Normalise, fix inversion, find the hand, crop, pad to a square, resize and equalise a grey film."
     img = np.asarray(img, np.float32)
     if img.ndim != 2: raise BoneageError(f"preprocess needs a 2-D grey image, got shape {img.shape}")
@@ -190,7 +217,16 @@ def preprocess(img, size=256, margin=0.05, clip=2.0, tiles=8, clahe_bits=8, fix_
     g = normalise(small, rng)
     inverted = bool(fix_inversion and is_inverted(g))
     if inverted: g = 1 - g
-    mask, quality = hand_mask(g)
+    if detector not in ("mask", "mediapipe"): raise BoneageError(f"detector must be 'mask' or 'mediapipe', not {detector!r}")
+    found = mediapipe_box(g, mediapipe_model) if detector == "mediapipe" else None
+    if found is not None:
+        mask = np.zeros(g.shape, bool)
+        bx0, by0, bx1, by1 = (int(round(v)) for v in found)
+        mask[by0:max(by1, by0 + 1), bx0:max(bx1, bx0 + 1)] = True
+        quality = "ok (mediapipe)"
+    else:
+        mask, quality = hand_mask(g)
+        if detector == "mediapipe": quality = f"mediapipe found no hand, mask method: {quality}"
     x0, y0, x1, y1 = _box(mask, scale, img.shape, margin)
     crop = img[y0:y1, x0:x1]
     border = np.concatenate([crop[0], crop[-1], crop[:, 0], crop[:, -1]])
@@ -211,7 +247,7 @@ def preprocess_file(path, **kw) -> Preprocessed:
     img, _ = read_image(path)
     return preprocess(img, **kw)
 
-# %% ../nbs/04_preprocess.ipynb #c41cc692
+# %% ../nbs/04_preprocess.ipynb #147d36f8
 def box_check(crop, box) -> tuple[float, float]:
     "(fraction of the manual box kept by the crop, fraction of the crop covered by the box); boxes as x0, y0, x1, y1."
     ix = max(0, min(crop[2], box[2]) - max(crop[0], box[0])) * max(0, min(crop[3], box[3]) - max(crop[1], box[1]))
@@ -228,7 +264,7 @@ def check_hand_boxes(real_dir) -> pd.DataFrame:
         rows.append(dict(id=r.id, keep=keep, cover=cover, ok=keep >= 0.95 and cover >= 0.5, quality=p.quality))
     return pd.DataFrame(rows)
 
-# %% ../nbs/04_preprocess.ipynb #147d36f8
+# %% ../nbs/04_preprocess.ipynb #4d7a7234
 def _p1_flagged(means, cutoff, previous=None):
     "Project 1's insignificant rows or columns: a contiguous list plus the longest run of the second list."
     flagged = [i for i, m in enumerate(means) if m < cutoff]
@@ -260,7 +296,7 @@ def preprocess_project1(img, size=256, column_bug=True, image_thresh=0.33) -> Pr
     box = (int(keep_c.min()), int(keep_r.min()), int(keep_c.max()) + 1, int(keep_r.max()) + 1)
     return Preprocessed(np.clip(out, 0, 1).astype(np.float32), box, "ok", False, np.ones((size, size), np.uint8))
 
-# %% ../nbs/04_preprocess.ipynb #4d7a7234
+# %% ../nbs/04_preprocess.ipynb #b5a65a00
 def before_after_figure(paths, path, title, cols=6, size=160):
     "Figure: each film with its crop box (left) and the preprocessed result (right)."
     import matplotlib; matplotlib.use("Agg")
@@ -281,7 +317,7 @@ def before_after_figure(paths, path, title, cols=6, size=160):
     fig.savefig(path, dpi=110); plt.close(fig)
     return Path(path)
 
-# %% ../nbs/04_preprocess.ipynb #4956ef84
+# %% ../nbs/04_preprocess.ipynb #949bfb52
 def preprocess_manifest(manifest: pd.DataFrame, out_dir, size=256, root=None, progress=True, **kw):
     "Preprocess every manifest row into `images.npy` + `preprocess.csv`; problems go to the returned report."
     root, out = Path(root or project_root()), Path(out_dir)
@@ -292,7 +328,7 @@ def preprocess_manifest(manifest: pd.DataFrame, out_dir, size=256, root=None, pr
         except ImageError as e: report.add(r.path, str(e).split(": ", 1)[-1], id=r.id); continue
         row = dict(id=r.id, split=r.split, boneage=r.boneage, male=r.male, x0=p.box[0], y0=p.box[1], x1=p.box[2],
                    y1=p.box[3], quality=p.quality, inverted=int(p.inverted))
-        if p.quality != "ok": report.add(r.path, p.quality, id=r.id, severity="note")
+        if not p.quality.startswith("ok"): report.add(r.path, p.quality, id=r.id, severity="note")
         hm = getattr(r, "hand_mask", None)
         if isinstance(hm, str):
             truth = cv2.imread(str(root / hm), cv2.IMREAD_GRAYSCALE) > 0
