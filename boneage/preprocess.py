@@ -18,7 +18,7 @@ from .images import ImageError, read_image
 
 # %% auto #0
 __all__ = ['WORK_SIDE', 'robust_range', 'normalise', 'is_inverted', 'hand_mask', 'mediapipe_box', 'Preprocessed', 'clahe',
-           'preprocess', 'preprocess_file', 'box_check', 'check_hand_boxes', 'preprocess_project1',
+           'to_model_frame', 'preprocess', 'preprocess_file', 'box_check', 'check_hand_boxes', 'preprocess_project1',
            'before_after_figure', 'preprocess_manifest', 'load_preprocessed']
 
 # %% ../nbs/04_preprocess.ipynb #be698ef4
@@ -207,6 +207,12 @@ def clahe(x, clip=2.0, tiles=8, bits=8):
     q = np.round(np.clip(x, 0, 1) * top).astype(np.uint8 if bits == 8 else np.uint16)
     return cv2.createCLAHE(clipLimit=clip, tileGridSize=(tiles, tiles)).apply(q).astype(np.float32) / top
 
+def to_model_frame(mask, box, size=256) -> np.ndarray:
+    "A source-frame mask (bone, hand) cropped, padded and resized exactly as `preprocess` does to its film."
+    x0, y0, x1, y1 = box
+    m = (np.asarray(mask)[y0:y1, x0:x1] > 0).astype(np.uint8)
+    return cv2.resize(_square(m, 0), (size, size), interpolation=cv2.INTER_NEAREST)
+
 def preprocess(img, size=256, margin=0.05, clip=2.0, tiles=8, clahe_bits=8, fix_inversion=True,
                suppress_background=False, detector="mask", mediapipe_model=None) -> Preprocessed:
     "Normalise, fix inversion, find the hand, crop, pad to a square, resize and equalise a grey film."
@@ -235,8 +241,8 @@ def preprocess(img, size=256, margin=0.05, clip=2.0, tiles=8, clahe_bits=8, fix_
     x = normalise(cv2.resize(sq, (size, size), interpolation=interp), rng)   # resizing first is cheaper, same result
     if inverted: x = 1 - x
     out = clahe(x, clip, tiles, clahe_bits)
-    m = cv2.resize(mask.astype(np.uint8), (img.shape[1], img.shape[0]), interpolation=cv2.INTER_NEAREST)[y0:y1, x0:x1]
-    hand = cv2.resize(_square(m, 0), (size, size), interpolation=cv2.INTER_NEAREST)
+    full = cv2.resize(mask.astype(np.uint8), (img.shape[1], img.shape[0]), interpolation=cv2.INTER_NEAREST)
+    hand = to_model_frame(full, (x0, y0, x1, y1), size)
     if suppress_background:
         feather = cv2.GaussianBlur(cv2.dilate(hand, np.ones((5, 5), np.uint8)).astype(np.float32), (0, 0), 2)
         out = out * np.clip(feather, 0, 1)
