@@ -9,7 +9,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['RENDERERS', 'data_table', 'speed_table', 'preprocess_table', 'preprocess_speed_table', 'input_pipeline_table',
-           'fill_blocks', 'update_readme']
+           'segment_table', 'fill_blocks', 'update_readme']
 
 # %% ../nbs/91_readme.ipynb #7a456649
 def _fmt(x, nd=1): return "–" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
@@ -63,7 +63,21 @@ def input_pipeline_table(b: dict) -> str:
     return "\n".join(lines) + (f"\n\n{b['size']} px, batch {b['batch_size']}, {b['cpus']} CPU cores. Target ≥ {b['target_per_s']:.0f} img/s "
                                f"(5× DenseNet-121 training at 256 px on this CPU): {'met' if b['meets_target'] else 'missed'}.")
 
-RENDERERS = {"data": ("metrics/data.json", data_table), "input_pipeline": ("benchmarks/input_pipeline.json", input_pipeline_table), "preprocess": ("metrics/preprocess.json", preprocess_table),
+def segment_table(m: dict) -> str:
+    "Markdown table of the segment stage: each method against the true bone masks of the test split."
+    if "test" not in m: return "No ground-truth masks in this dataset: no scores (see the figures)."
+    lines = ["| method (test split, true bone masks) | Dice | IoU | HD95 median (px) | parameters | epochs |", "|---|---|---|---|---|---|"]
+    for label, r in m["test"].items():
+        info = m["models"].get(label, {})
+        lines.append(f"| {label} | {r['dice_mean']:.3f} ± {r['dice_sd']:.3f} | {r['iou_mean']:.3f} | {r['hd95_median']:.1f} | "
+                     f"{info.get('params', '–'):,} | {info.get('epochs_run', '–')} |".replace("| –, |", "| – |"))
+    d = m["best_network_minus_kmeans_dice"]
+    verdict = "beats" if d["ci_low"] > 0 else ("is worse than" if d["ci_high"] < 0 else "does not differ clearly from")
+    return "\n".join(lines) + (f"\n\nTrained on {m['n_fit']} K-Means pseudo-masks at {m['train_size']} px, scored on {m['n_test']} test films: "
+                               f"the best network ({m['best_network']}) {verdict} its own pseudo-labels, Dice difference "
+                               f"{d['mean']:+.3f} (95 % CI {d['ci_low']:+.3f} to {d['ci_high']:+.3f}).")
+
+RENDERERS = {"data": ("metrics/data.json", data_table), "segment": ("metrics/segment.json", segment_table), "input_pipeline": ("benchmarks/input_pipeline.json", input_pipeline_table), "preprocess": ("metrics/preprocess.json", preprocess_table),
              "phantom_speed": ("benchmarks/phantom_speed.json", speed_table),
              "preprocess_speed": ("benchmarks/preprocess_speed.json", preprocess_speed_table)}
 
