@@ -9,7 +9,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['RENDERERS', 'data_table', 'speed_table', 'preprocess_table', 'preprocess_speed_table', 'input_pipeline_table',
-           'segment_table', 'fill_blocks', 'update_readme']
+           'segment_table', 'regressors_table', 'fill_blocks', 'update_readme']
 
 # %% ../nbs/91_readme.ipynb #7a456649
 def _fmt(x, nd=1): return "–" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
@@ -69,15 +69,30 @@ def segment_table(m: dict) -> str:
     lines = ["| method (test split, true bone masks) | Dice | IoU | HD95 median (px) | parameters | epochs |", "|---|---|---|---|---|---|"]
     for label, r in m["test"].items():
         info = m["models"].get(label, {})
+        params = f"{info['params']:,}" if "params" in info else "–"
         lines.append(f"| {label} | {r['dice_mean']:.3f} ± {r['dice_sd']:.3f} | {r['iou_mean']:.3f} | {r['hd95_median']:.1f} | "
-                     f"{info.get('params', '–'):,} | {info.get('epochs_run', '–')} |".replace("| –, |", "| – |"))
+                     f"{params} | {info.get('epochs_run', '–')} |")
     d = m["best_network_minus_kmeans_dice"]
     verdict = "beats" if d["ci_low"] > 0 else ("is worse than" if d["ci_high"] < 0 else "does not differ clearly from")
     return "\n".join(lines) + (f"\n\nTrained on {m['n_fit']} K-Means pseudo-masks at {m['train_size']} px, scored on {m['n_test']} test films: "
                                f"the best network ({m['best_network']}) {verdict} its own pseudo-labels, Dice difference "
                                f"{d['mean']:+.3f} (95 % CI {d['ci_low']:+.3f} to {d['ci_high']:+.3f}).")
 
-RENDERERS = {"data": ("metrics/data.json", data_table), "segment": ("metrics/segment.json", segment_table), "input_pipeline": ("benchmarks/input_pipeline.json", input_pipeline_table), "preprocess": ("metrics/preprocess.json", preprocess_table),
+def regressors_table(m: dict) -> str:
+    "Markdown table of the regressors stage: CV, validation and test MAE with 95 % intervals."
+    lines = ["| model | CV MAE (train) | val MAE | test MAE [95 % CI] | test RMSE | test R² | within 12 mo |", "|---|---|---|---|---|---|---|"]
+    for name, r in m["models"].items():
+        t = r["test"]["overall"]; v = r.get("val", {}).get("overall", {})
+        ci = t.get("mae_ci", [float("nan")] * 2)
+        lines.append(f"| {name}{' (best on val)' if name == m['best_by_val'] else ''} | {r['cv_mae']:.1f} | {v.get('mae', float('nan')):.1f} | "
+                     f"{t['mae']:.1f} [{ci[0]:.1f}, {ci[1]:.1f}] | {t['rmse']:.1f} | {t['r2']:.2f} | {t['within_12']:.0f} % |")
+    out = "\n".join(lines) + f"\n\n{m['n_features']} features; train {m['n_train']}, val {m['n_val']}, test {m['n_test']} films."
+    floor = m["models"][m["best_by_val"]]["test"].get("floor")
+    if floor: out += (f" On the phantom the label noise alone costs {floor['label_noise_mae']:.1f} months MAE; the best model is at "
+                      f"{floor['mae_over_floor']:.1f}× that floor.")
+    return out
+
+RENDERERS = {"data": ("metrics/data.json", data_table), "regressors": ("metrics/regressors.json", regressors_table), "segment": ("metrics/segment.json", segment_table), "input_pipeline": ("benchmarks/input_pipeline.json", input_pipeline_table), "preprocess": ("metrics/preprocess.json", preprocess_table),
              "phantom_speed": ("benchmarks/phantom_speed.json", speed_table),
              "preprocess_speed": ("benchmarks/preprocess_speed.json", preprocess_speed_table)}
 
