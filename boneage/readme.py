@@ -92,7 +92,8 @@ def regressors_table(m: dict) -> str:
                       f"{floor['mae_over_floor']:.1f}× that floor.")
     return out
 
-RENDERERS = {"data": ("metrics/data.json", data_table), "regressors": ("metrics/regressors.json", regressors_table), "segment": ("metrics/segment.json", segment_table), "input_pipeline": ("benchmarks/input_pipeline.json", input_pipeline_table), "preprocess": ("metrics/preprocess.json", preprocess_table),
+RENDERERS = {"data": ("metrics/data.json", data_table), "regressors": ("metrics/regressors.json", regressors_table),
+             "regressors_rsna": ("metrics/regressors_rsna_lowres.json", regressors_table), "segment": ("metrics/segment.json", segment_table), "input_pipeline": ("benchmarks/input_pipeline.json", input_pipeline_table), "preprocess": ("metrics/preprocess.json", preprocess_table),
              "phantom_speed": ("benchmarks/phantom_speed.json", speed_table),
              "preprocess_speed": ("benchmarks/preprocess_speed.json", preprocess_speed_table)}
 
