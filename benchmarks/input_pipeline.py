@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from boneage.augment import build_augmenter, make_dataset
+from boneage.augment import AugmentConfig, build_augmenter, make_dataset
 from boneage.core import project_root, seed_everything
 from boneage.preprocess import load_preprocessed
 
@@ -35,7 +35,7 @@ def main():
     seed_everything(42)
     images, table = load_preprocessed(project_root(Path(__file__).parent) / "data" / "preprocess")
     ds_plain = make_dataset(images, table, "train", args.batch_size, None).repeat()
-    ds_aug = make_dataset(images, table, "train", args.batch_size, build_augmenter(seed=42)).repeat()
+    ds_aug = make_dataset(images, table, "train", args.batch_size, build_augmenter(AugmentConfig(seed=42))).repeat()
     rows = [dict(pipeline="cache -> shuffle -> batch -> prefetch", images_per_s=round(rate(ds_plain, args.batches), 1)),
             dict(pipeline="... + augmentation (geometry, exposure, blur/sharpen, noise)", images_per_s=round(rate(ds_aug, args.batches), 1))]
     target = 5 * DENSENET_256_TRAIN

@@ -8,6 +8,8 @@ Side by side in one process, one OpenCV thread, on the 34 raw (unregistered) fil
 Prints images per second and how many of the 14 films with a manual hand box (b) and (c) crop correctly
 (crop keeps >= 95 % of the box, box covers >= 50 % of the crop); writes benchmarks/preprocess_speed.json.
 Targets (issue 3): (b) within 2x of (a), faster than (c), every boxed film correct.
+Also draws figures/preprocess_real.png: every raw rsna-hires film with its crop box and model input, and 12
+rsna-lowres train images (the stage never reads ../shared, so its outputs are the same on every machine).
 Run: python benchmarks/preprocess_speed.py [--repeat 2]
 """
 import os
@@ -21,7 +23,7 @@ import pandas as pd
 
 from boneage.core import shared_data_dir
 from boneage.images import read_image
-from boneage.preprocess import box_check, preprocess, preprocess_project1
+from boneage.preprocess import before_after_figure, box_check, preprocess, preprocess_project1
 
 
 def floor(path, size=256):
@@ -68,6 +70,11 @@ def main():
     verdict = dict(within_2x_of_floor=b >= a / 2, faster_than_project1=b > c, all_boxed_correct=rows[1]["boxed_correct"] == len(boxes))
     print("targets:", ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in verdict.items()))
     args.out.write_text(json.dumps(dict(rows=rows, films=len(files), threads=1, **verdict), indent=2) + "\n")
+    low = pd.read_csv(shared / "rsna-lowres" / "labels.csv")
+    low = [shared / "rsna-lowres" / "images" / f"{i}.png" for i in low[low.split == "train"].sample(12, random_state=42).id]
+    fig = before_after_figure(files + low, Path(__file__).parents[1] / "figures" / "preprocess_real.png",
+                              f"preprocess on real films: {len(files)} raw RSNA films (rsna-hires) and 12 rsna-lowres train images", cols=6)
+    print("figure:", fig)
 
 
 if __name__ == "__main__":

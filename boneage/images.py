@@ -5,6 +5,7 @@ anything that is not a usable image."""
 
 # %% ../nbs/01_images.ipynb #f2842209
 from __future__ import annotations
+import functools, math, warnings
 from pathlib import Path
 
 import cv2
@@ -15,71 +16,320 @@ from .core import BoneageError
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)   # problems are reported, not logged
 
 # %% auto #0
-__all__ = ['IMAGE_SUFFIXES', 'MIN_SIDE', 'ImageError', 'sniff_format', 'read_dicom', 'write_dicom', 'read_image']
+__all__ = ['IMAGE_SUFFIXES', 'MAX_PIXELS', 'MAX_FILE_BYTES', 'MIN_SIDE', 'MAX_ASPECT', 'MIN_CONTRAST', 'MIN_CONTENT',
+           'ImageError', 'sniff_format', 'read_dicom', 'write_dicom', 'read_image']
 
 # %% ../nbs/01_images.ipynb #71474c52
 class ImageError(BoneageError):
     "A file that cannot be used as an image; the message says why."
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".dcm", ".dicom")
+MAX_PIXELS = 50_000_000          # rows x columns x frames x samples read from a header; a 4k x 5k film is 20 M
+MAX_FILE_BYTES = 8 * MAX_PIXELS  # no image within MAX_PIXELS (even as 64-bit floats) needs a bigger file
+MIN_SIDE = 16                    # shorter side in pixels
+MAX_ASPECT = 4.0                 # longer side / shorter side; films are at most about 1:2.5
+MIN_CONTRAST = 1 / 255           # 0.5th to 99.5th percentile range below this: no contrast
+MIN_CONTENT = 0.01               # share of pixels that must differ from the background (the modal grey level)
+
+# %% ../nbs/01_images.ipynb #9a4c3b10
+def _why(e: BaseException) -> str:
+    "An exception as one short line: its type and the first line of its message."
+    msg = getattr(e, "err", None) or str(e)   # cv2.error keeps the bare reason in .err
+    line = next((l.strip() for l in str(msg).splitlines() if l.strip()), "")
+    if len(line) > 100: line = line[:100].rsplit(" ", 1)[0] + " ..."
+    return f"{type(e).__name__}: {line}" if line else type(e).__name__
+
+def _image_errors(f):
+    "Decorate a reader of one file so that any failure becomes an `ImageError` naming the file."
+    @functools.wraps(f)
+    def wrapper(path, *args, **kwargs):
+        try: return f(path, *args, **kwargs)
+        except ImageError: raise
+        except MemoryError: raise ImageError(f"{path}: not enough memory to read the image") from None
+        except (KeyboardInterrupt, SystemExit, GeneratorExit): raise
+        except BaseException as e: raise ImageError(f"{path}: cannot be read ({_why(e)})") from e   # also Rust panics
+    return wrapper
+
+# %% ../nbs/01_images.ipynb #8f1a6d35
+_VRS = frozenset(b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split())
+
+def _dicom_without_preamble(head: bytes) -> bool:
+    "A file starting with a little-endian DICOM element of group 0x0002 or 0x0008, explicit or implicit VR."
+    if len(head) < 8 or head[:2] not in (b"\x02\x00", b"\x08\x00"): return False
+    if head[4:6] in _VRS: return True                                        # explicit VR
+    element, length = int.from_bytes(head[2:4], "little"), int.from_bytes(head[4:8], "little")
+    return element < 0x0100 and length < 0x10000                             # implicit VR: a plausible first element
 
 def sniff_format(head: bytes) -> str | None:
     "Image format from a file's first 132 bytes: 'png', 'jpeg', 'dicom' or None."
     if head.startswith(b"\x89PNG\r\n\x1a\n"): return "png"
     if head.startswith(b"\xff\xd8\xff"): return "jpeg"
     if len(head) >= 132 and head[128:132] == b"DICM": return "dicom"
+    if _dicom_without_preamble(head): return "dicom"
     return None
 
-# %% ../nbs/01_images.ipynb #d1e3524e
-def _window(x, center, width, function="LINEAR"):
-    "DICOM PS3.3 C.11.2.1.2 windowing to [0, 1]."
-    width = max(float(width), 1.0)
-    if str(function).upper() == "SIGMOID":
-        return 1.0 / (1.0 + np.exp(-4.0 * (x - center) / width))
-    return np.clip((x - (center - 0.5)) / (width - 1.0) + 0.5, 0.0, 1.0)
+# %% ../nbs/01_images.ipynb #1d7c5a28
+_OTHER_FORMATS = ((b"II*\0", "TIFF image"), (b"MM\0*", "TIFF image"), (b"II+\0", "BigTIFF image"),
+                  (b"MM\0+", "BigTIFF image"), (b"GIF87a", "GIF image"), (b"GIF89a", "GIF image"),
+                  (b"\0\0\0\x0cjP  \r\n\x87\n", "JPEG 2000 image"), (b"\xff\x4f\xff\x51", "JPEG 2000 image"),
+                  (b"%PDF", "PDF document"), (b"PK\x03\x04", "ZIP archive"), (b"\x1f\x8b", "gzip archive"))
 
-def _first(v):
-    try: return float(v[0])
-    except TypeError: return float(v)
+def _other_format(head: bytes) -> str | None:
+    "The name of a known non-supported format from its magic bytes, or None."
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP": return "WebP image"
+    if head[:2] == b"BM" and head[6:10] == b"\0\0\0\0": return "BMP image"   # reserved bytes: never text
+    return next((name for magic, name in _OTHER_FORMATS if head.startswith(magic)), None)
 
-def read_dicom(path) -> tuple[np.ndarray, list[str]]:
-    "Pixels of a DICOM file as float32 grey in [0, 1] (bone bright) and the conversions applied."
+# %% ../nbs/01_images.ipynb #4d0a7c13
+def _read_head(path: Path) -> bytes:
+    "The first 132 bytes of a file, after checking that it is readable, not empty and not above `MAX_FILE_BYTES`."
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f: head = f.read(132)
+    except OSError as e: raise ImageError(f"{path}: cannot be read ({e.strerror})")
+    if size == 0: raise ImageError(f"{path}: empty file (0 bytes)")
+    if size > MAX_FILE_BYTES: raise ImageError(f"{path}: file of {size:,} bytes exceeds the limit of {MAX_FILE_BYTES:,}")
+    return head
+
+# %% ../nbs/01_images.ipynb #3a9d6c52
+def _check_pixels(path, kind: str, width: int, height: int, frames: int = 1, samples: int = 1):
+    "Refuse a header size that is empty or above `MAX_PIXELS` (rows x columns x frames x samples)."
+    size = f"{width}x{height}" + (f"x{frames} frames" if frames != 1 else "") + (f"x{samples} samples" if samples != 1 else "")
+    if min(width, height, frames, samples) <= 0: raise ImageError(f"{path}: corrupt {kind} header (image size {size})")
+    n = width * height * frames * samples
+    if n > MAX_PIXELS:
+        raise ImageError(f"{path}: {kind} of {size} = {n:,} pixels exceeds the limit of {MAX_PIXELS:,}")
+
+# %% ../nbs/01_images.ipynb #0a6c3f84
+def _png_size(path, data: bytes) -> tuple[int, int, int]:
+    "Width, height and samples per pixel from a PNG's IHDR chunk, after checking that every chunk fits in the file."
+    if len(data) < 33 or data[12:16] != b"IHDR": raise ImageError(f"{path}: corrupt PNG (no IHDR header)")
+    w, h = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    samples = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(data[25])
+    if samples is None: raise ImageError(f"{path}: corrupt PNG (colour type {data[25]} in IHDR)")
+    _png_chunks(path, data)
+    return w, h, samples
+
+def _png_chunks(path, data: bytes):
+    "Walk the chunks to IEND: a chunk length beyond the file would make OpenCV allocate that much (GBs for 200 bytes)."
+    i = 8
+    while i + 12 <= len(data):
+        n, kind = int.from_bytes(data[i:i + 4], "big"), bytes(data[i + 4:i + 8])
+        if not kind.isalpha(): raise ImageError(f"{path}: corrupt PNG (no chunk type at byte {i})")
+        if i + 12 + n > len(data):
+            left = len(data) - i - 8
+            raise ImageError(f"{path}: corrupt PNG (truncated: {kind.decode()} chunk at byte {i} needs {n:,} bytes, {left:,} left)")
+        if kind == b"IEND": return
+        i += 12 + n
+    raise ImageError(f"{path}: corrupt PNG (truncated: no IEND chunk)")
+
+# %% ../nbs/01_images.ipynb #6f0b8e17
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}   # start-of-frame markers, less DHT, JPG and DAC
+
+def _jpeg_size(path, data: bytes) -> tuple[int, int, int]:
+    "Width, height and components from a JPEG's first start-of-frame segment."
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF: i += 1; continue                    # stray byte: decoders skip to the next marker
+        m = data[i + 1]
+        if m == 0xFF or m == 0x01 or 0xD0 <= m <= 0xD8: i += 1 if m == 0xFF else 2; continue   # fill, TEM, RST, SOI
+        if m in (0xD9, 0xDA): break                              # end of image or scan data before any frame
+        if m in _SOF and i + 10 <= len(data):
+            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big"), data[i + 9]
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    raise ImageError(f"{path}: corrupt JPEG (no frame header before the image data)")
+
+# %% ../nbs/01_images.ipynb #1f5a7d26
+def _read_dataset(path: Path, head: bytes, pixels: bool):
+    "The DICOM dataset of `path`, header only unless `pixels`; files without a preamble are read with `force`."
     import pydicom
     from pydicom.errors import InvalidDicomError
-    from pydicom.pixels import apply_modality_lut, apply_voi_lut
-    path = Path(path)
-    try: ds = pydicom.dcmread(path)
+    try: return pydicom.dcmread(path, stop_before_pixels=not pixels, force=sniff_format(head) == "dicom")
     except InvalidDicomError: raise ImageError(f"{path}: not a DICOM file")
-    except Exception as e: raise ImageError(f"{path}: corrupt DICOM ({type(e).__name__}: {str(e)[:80]})")
-    if "PixelData" not in ds: raise ImageError(f"{path}: DICOM has no pixel data")
-    try: arr = ds.pixel_array
-    except Exception as e: raise ImageError(f"{path}: DICOM pixels cannot be decoded ({str(e).splitlines()[0][:80]})")
-    notes = []
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
-    if int(ds.get("NumberOfFrames", 1) or 1) > 1:
-        arr = arr[0]; notes.append("multi-frame DICOM: first frame used")
-    if photometric not in ("MONOCHROME1", "MONOCHROME2"):
-        if arr.ndim == 3:
-            arr = cv2.cvtColor(arr.astype(np.float32), cv2.COLOR_RGB2GRAY); notes.append(f"{photometric} DICOM converted to grey")
-        photometric = "MONOCHROME2"
-    x = apply_modality_lut(arr, ds).astype(np.float64)
-    if "VOILUTSequence" in ds:
-        y = apply_voi_lut(arr, ds).astype(np.float64)
-        bits = int(ds.VOILUTSequence[0].LUTDescriptor[2])
-        x = y / (2 ** bits - 1); notes.append("VOI LUT applied")
-    elif "WindowCenter" in ds and "WindowWidth" in ds:
-        x = _window(x, _first(ds.WindowCenter), _first(ds.WindowWidth), ds.get("VOILUTFunction", "LINEAR"))
-        notes.append("DICOM window applied")
-    else:
-        bits = int(ds.get("BitsStored", 8 * arr.dtype.itemsize))
-        signed = int(ds.get("PixelRepresentation", 0)) == 1
-        if "RescaleSlope" in ds or "RescaleIntercept" in ds or signed:
-            lo, hi = float(x.min()), float(x.max())
-        else: lo, hi = 0.0, float(2 ** bits - 1)
-        x = (x - lo) / max(hi - lo, 1e-9)
-        if bits > 8: notes.append(f"{bits}-bit DICOM scaled to [0, 1]")
-    if photometric == "MONOCHROME1":
-        x = 1.0 - x; notes.append("MONOCHROME1 inverted to MONOCHROME2")
+    except Exception as e: raise ImageError(f"{path}: corrupt DICOM ({_why(e)})")
+
+def _dicom_size(path, ds) -> tuple[int, int, int, int]:
+    "Rows, columns, frames and samples per pixel of a DICOM header, refused above `MAX_PIXELS`."
+    if "Rows" not in ds or "Columns" not in ds: raise ImageError(f"{path}: DICOM has no pixel data (no Rows/Columns)")
+    try: dims = int(ds.Rows), int(ds.Columns), int(ds.get("NumberOfFrames") or 1), int(ds.get("SamplesPerPixel") or 1)
+    except (TypeError, ValueError) as e: raise ImageError(f"{path}: corrupt DICOM header (image size: {_why(e)})")
+    _check_pixels(path, "DICOM", dims[1], dims[0], dims[2], dims[3])
+    return dims
+
+# %% ../nbs/01_images.ipynb #4b9e6a13
+def _transfer_syntax(ds, notes: list):
+    "The dataset's transfer syntax; set from how it was read when the file has none."
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+    if getattr(ds, "file_meta", None) is None: ds.file_meta = FileMetaDataset()
+    if "TransferSyntaxUID" not in ds.file_meta:
+        implicit, little = ds.original_encoding
+        ds.file_meta.TransferSyntaxUID = (ImplicitVRLittleEndian if implicit else
+                                          ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
+        notes.append(f"DICOM without a transfer syntax: read as {ds.file_meta.TransferSyntaxUID.name}")
+    return ds.file_meta.TransferSyntaxUID
+
+# %% ../nbs/01_images.ipynb #8d4f1a63
+def _dicom_pixels(path, ds, frames: int, notes: list) -> np.ndarray:
+    "The decoded pixels of the first frame; `ImageError` naming the transfer syntax when they cannot be decoded."
+    from pydicom.pixels import get_decoder
+    ts = _transfer_syntax(ds, notes)
+    if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        raise ImageError(f"{path}: DICOM has no pixel data")
+    if "PixelData" in ds:
+        try: decoder = get_decoder(ts)
+        except (NotImplementedError, ValueError):
+            raise ImageError(f"{path}: DICOM pixels cannot be decoded ({ts.name}: no decoder for this transfer syntax)")
+        if not decoder.is_available:
+            raise ImageError(f"{path}: DICOM pixels cannot be decoded ({ts.name}: decoder not installed; "
+                             "pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg pylibjpeg-rle)")
+    try:
+        ds.pixel_array_options(index=0)   # only the first frame is decoded, and data beyond it never makes a 3-D array
+        if frames > 1: notes.append("multi-frame DICOM: first frame used")
+        return ds.pixel_array
+    except (KeyboardInterrupt, SystemExit, MemoryError): raise
+    except BaseException as e: raise ImageError(f"{path}: DICOM pixels cannot be decoded ({ts.name}: {_why(e)})")
+
+# %% ../nbs/01_images.ipynb #7d3a8e64
+def _numbers(ds, keyword: str) -> list[float]:
+    "Every value of a numeric DICOM attribute as a float; NaN for each one that is not a number."
+    if keyword not in ds: return []
+    try: v = ds[keyword].value
+    except Exception: return [math.nan]
+    if isinstance(v, bytes): v = v.decode("latin-1")
+    if v is None or (isinstance(v, str) and not v.strip()): return []
+    items = v.split("\\") if isinstance(v, str) else list(v) if hasattr(v, "__iter__") else [v]
+    def num(s):
+        try: return float(str(s).strip())
+        except ValueError: return math.nan
+    return [num(s) for s in items]
+
+def _shown(ds, keyword: str) -> str:
+    "An attribute's value as written in the file, for a note."
+    if keyword not in ds: return "absent"
+    v = ds[keyword].value
+    if v is None: v = ""
+    elif hasattr(v, "__iter__") and not isinstance(v, (str, bytes)): v = "\\".join(map(str, v))
+    return repr(str(v)[:30])
+
+# %% ../nbs/01_images.ipynb #0c6e4d29
+def _window(x, center, width, function="LINEAR"):
+    "DICOM PS3.3 C.11.2.1.2 windowing to [0, 1]."
+    fn, width = str(function).upper(), float(width)
+    if fn == "SIGMOID":
+        with np.errstate(over="ignore"): return 1.0 / (1.0 + np.exp(-4.0 * (x - center) / width))
+    if fn == "LINEAR_EXACT": return np.clip((x - center) / width + 0.5, 0.0, 1.0)
+    if width <= 1: return (x > center - 0.5).astype(x.dtype)     # the standard's limit for width 1: a threshold
+    return np.clip((x - (center - 0.5)) / (width - 1.0) + 0.5, 0.0, 1.0)
+
+# %% ../nbs/01_images.ipynb #5e1b9d47
+def _voi_window(ds, x: np.ndarray, notes: list):
+    "`x` windowed to [0, 1] by the first valid centre/width pair; None with a note when the file has none."
+    if "WindowCenter" not in ds and "WindowWidth" not in ds: return None
+    pairs = list(zip(_numbers(ds, "WindowCenter"), _numbers(ds, "WindowWidth")))
+    valid = [i for i, (c, w) in enumerate(pairs) if math.isfinite(c) and math.isfinite(w) and w > 0]
+    if not valid:
+        notes.append(f"invalid DICOM window ignored (WindowCenter={_shown(ds, 'WindowCenter')}, "
+                     f"WindowWidth={_shown(ds, 'WindowWidth')}): full range used")
+        return None
+    fn = str(ds.get("VOILUTFunction") or "LINEAR").strip().upper()
+    if fn not in ("LINEAR", "LINEAR_EXACT", "SIGMOID"):
+        notes.append(f"unknown VOI LUT function {fn!r}: LINEAR used"); fn = "LINEAR"
+    i = valid[0]
+    notes.append("DICOM window applied" + (f" (pair {i + 1} of {len(pairs)}: the pairs before it are invalid)" if i else ""))
+    return _window(x, *pairs[i], fn)
+
+# %% ../nbs/01_images.ipynb #6b7c0e35
+def _voi(ds, x: np.ndarray, notes: list):
+    "VOI transform to [0, 1]: the first VOI LUT, else the first valid window; None when neither is usable."
+    from pydicom.pixels.processing import apply_voi
+    seq = ds.get("VOILUTSequence")
+    if seq is not None and len(seq) == 0: notes.append("empty VOI LUT sequence ignored")
+    elif seq is not None:
+        try:
+            y = apply_voi(np.round(x).astype(np.int32), ds)
+            notes.append("VOI LUT applied")
+            return y.astype(np.float32) / (2 ** int(seq[0].LUTDescriptor[2]) - 1)
+        except Exception as e: notes.append(f"unusable VOI LUT ignored ({_why(e)})")
+    return _voi_window(ds, x, notes)
+
+# %% ../nbs/01_images.ipynb #3c8f5e02
+def _modality(ds, arr: np.ndarray, notes: list):
+    "The modality LUT applied to `arr` as float32; None with a note when the file's LUT or rescale is unusable."
+    from pydicom.pixels import apply_modality_lut
+    if "ModalityLUTSequence" in ds:
+        try: return apply_modality_lut(arr, ds).astype(np.float32)
+        except Exception as e: notes.append(f"unusable modality LUT ignored ({_why(e)})"); return None
+    if "RescaleSlope" not in ds and "RescaleIntercept" not in ds: return arr.astype(np.float32)
+    slope, intercept = (_numbers(ds, "RescaleSlope") or [1.0])[0], (_numbers(ds, "RescaleIntercept") or [0.0])[0]
+    if not (math.isfinite(slope) and math.isfinite(intercept)) or slope == 0:
+        notes.append(f"invalid rescale ignored (RescaleSlope={_shown(ds, 'RescaleSlope')}, "
+                     f"RescaleIntercept={_shown(ds, 'RescaleIntercept')}): stored values scaled to their range")
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        return arr.astype(np.float32) * np.float32(slope) + np.float32(intercept)
+
+# %% ../nbs/01_images.ipynb #8e4c2a75
+def _full_range(ds, x: np.ndarray, arr: np.ndarray, notes: list, own: bool = False) -> np.ndarray:
+    "Monochrome values `x` (from stored `arr`) to [0, 1] by the stored bit depth, or by their own range."
+    bits = (_numbers(ds, "BitsStored") or [math.nan])[0]
+    bits = int(bits) if math.isfinite(bits) and 1 <= bits <= 32 else 8 * arr.dtype.itemsize
+    top = float(2 ** bits - 1)
+    own = (own or arr.dtype.kind == "f" or int(ds.get("PixelRepresentation") or 0) == 1
+           or "RescaleSlope" in ds or "RescaleIntercept" in ds or float(x.max()) > top)
+    lo, hi = (float(x.min()), float(x.max())) if own else (0.0, top)
+    if arr.dtype.kind == "f": notes.append("float pixel data scaled to its range")
+    elif bits > 8: notes.append(f"{bits}-bit DICOM scaled to [0, 1]")
+    return (x - lo) / max(hi - lo, 1e-9)
+
+# %% ../nbs/01_images.ipynb #6a2f7e58
+_MONO = ("MONOCHROME1", "MONOCHROME2")
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2GRAY)
+
+def _dicom_colour(path, ds, arr: np.ndarray, photometric: str, samples: int, notes: list):
+    "Colour pixels as grey in [0, 1] with a note; None for monochrome pixels."
+    from pydicom.pixels import apply_color_lut
+    if photometric == "PALETTE COLOR":
+        try: rgb = apply_color_lut(arr, ds)
+        except Exception as e: raise ImageError(f"{path}: PALETTE COLOR DICOM without a usable palette ({_why(e)})")
+        notes.append("PALETTE COLOR DICOM converted to grey")
+        return _grey(rgb) / (255.0 if rgb.dtype == np.uint8 else 65535.0)
+    if samples == 1:
+        if photometric not in _MONO: notes.append(f"1 sample per pixel labelled {photometric}: read as MONOCHROME2")
+        return None
+    if samples != 3 or arr.ndim != 3 or arr.shape[-1] != 3:
+        raise ImageError(f"{path}: unsupported DICOM ({samples} samples per pixel, pixel array {arr.shape})")
+    notes.append(f"3 samples per pixel labelled {photometric}: read as RGB, converted to grey" if photometric in _MONO
+                 else f"{photometric} DICOM converted to grey")
+    bits = int(ds.get("BitsStored") or 8 * arr.dtype.itemsize)
+    return _grey(arr) / float(2 ** min(max(bits, 1), 16) - 1)
+
+# %% ../nbs/01_images.ipynb #d1e3524e
+@_image_errors
+def read_dicom(path) -> tuple[np.ndarray, list[str]]:
+    "Pixels of a DICOM file as float32 grey in [0, 1] (bone bright) and the conversions applied."
+    path, notes = Path(path), []
+    head = _read_head(path)
+    if head[128:132] != b"DICM" and sniff_format(head) == "dicom":
+        notes.append("DICOM without the 128-byte preamble: read anyway")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, _, frames, samples = _dicom_size(path, _read_dataset(path, head, pixels=False))
+        ds = _read_dataset(path, head, pixels=True)
+        arr = _dicom_pixels(path, ds, frames, notes)
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ImageError(f"{path}: float pixel data holds NaN or infinite values")
+        photometric = str(ds.get("PhotometricInterpretation") or "MONOCHROME2").strip().upper()
+        x = _dicom_colour(path, ds, arr, photometric, samples, notes)
+        if x is None:
+            m = _modality(ds, arr, notes)
+            x = _voi(ds, m, notes) if m is not None else None
+            if x is None: x = _full_range(ds, arr.astype(np.float32) if m is None else m, arr, notes, own=m is None)
+            if photometric == "MONOCHROME1": x = 1.0 - x; notes.append("MONOCHROME1 inverted to MONOCHROME2")
+    if x.ndim != 2: raise ImageError(f"{path}: DICOM pixels are not a 2-D image (shape {x.shape})")
+    if not np.isfinite(x).all(): raise ImageError(f"{path}: non-finite pixel values (NaN or infinity) after DICOM conversion")
     return np.clip(x, 0, 1).astype(np.float32), notes
 
 # %% ../nbs/01_images.ipynb #28cb2ee9
@@ -112,43 +362,72 @@ def write_dicom(path, image: np.ndarray, bits_stored: int = 12, monochrome1: boo
     ds.save_as(path, enforce_file_format=True)
     return path
 
-# %% ../nbs/01_images.ipynb #7f0ec8f7
-MIN_SIDE = 16
+# %% ../nbs/01_images.ipynb #5c7e1a94
+def _decode_raster(path: Path, fmt: str) -> np.ndarray:
+    "A PNG or JPEG decoded by OpenCV after its header size is checked."
+    data = np.fromfile(path, np.uint8)
+    w, h, samples = (_png_size if fmt == "png" else _jpeg_size)(path, memoryview(data))
+    _check_pixels(path, fmt.upper(), w, h, samples=samples)
+    try: arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as e:
+        if "CV_IO_MAX_IMAGE_PIXELS" in str(e): raise ImageError(f"{path}: {fmt.upper()} exceeds OpenCV's CV_IO_MAX_IMAGE_PIXELS limit")
+        raise ImageError(f"{path}: corrupt {fmt.upper()} (OpenCV: {_why(e)})")
+    if arr is None or arr.size == 0: raise ImageError(f"{path}: corrupt {fmt.upper()} (cannot be decoded)")
+    return arr
 
+# %% ../nbs/01_images.ipynb #2b9f4d17
+def _raster_to_unit(path: Path, arr: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    "OpenCV pixels (grey, BGR or BGRA; 8 or 16 bits) as float32 grey in [0, 1] and notes."
+    notes = []
+    if arr.ndim == 3:
+        code = {3: cv2.COLOR_BGR2GRAY, 4: cv2.COLOR_BGRA2GRAY}.get(arr.shape[2])
+        if code is None: raise ImageError(f"{path}: unsupported {arr.shape[2]}-channel image")
+        notes.append(("RGBA image converted to grey (alpha dropped)" if arr.shape[2] == 4 else "RGB image converted to grey"))
+        arr = cv2.cvtColor(arr, code)
+    if arr.dtype == np.uint16:
+        scale = 4095.0 if arr.max() <= 4095 else 65535.0
+        notes.append(f"16-bit image scaled to [0, 1] ({'12' if scale == 4095 else '16'}-bit range)")
+        return arr.astype(np.float32) / scale, notes
+    if arr.dtype == np.uint8: return arr.astype(np.float32) / 255.0, notes
+    raise ImageError(f"{path}: unsupported pixel type {arr.dtype}")
+
+# %% ../nbs/01_images.ipynb #3f6d8b21
+def _check_usable(path, img: np.ndarray):
+    "Refuse an image no later stage can use; the reason names the failed criterion."
+    if img.ndim != 2: raise ImageError(f"{path}: not a 2-D image (shape {img.shape})")
+    h, w = img.shape
+    if min(h, w) < MIN_SIDE: raise ImageError(f"{path}: image too small ({w}x{h} px)")
+    if max(h, w) / min(h, w) > MAX_ASPECT:
+        raise ImageError(f"{path}: aspect ratio {max(h, w) / min(h, w):.1f}:1 ({w}x{h} px) exceeds the limit of {MAX_ASPECT:g}:1")
+    if not np.isfinite(img).all(): raise ImageError(f"{path}: non-finite pixel values (NaN or infinity)")
+    if float(img.max()) == float(img.min()): raise ImageError(f"{path}: blank image (all pixels equal)")
+    step = max(1, int(math.sqrt(h * w / 1e6)))
+    s = img[::step, ::step]
+    lo, hi = np.percentile(s, [0.5, 99.5])
+    if hi - lo < MIN_CONTRAST:
+        raise ImageError(f"{path}: no contrast (0.5th to 99.5th percentile range {(hi - lo) * 255:.2f}/255, below 1/255)")
+    counts = np.bincount(np.round(np.clip(s, 0, 1) * 255).astype(np.int64).ravel(), minlength=256)
+    mode = int(counts.argmax())
+    content = 1 - counts[max(mode - 1, 0):mode + 2].sum() / s.size
+    if content < MIN_CONTENT:
+        raise ImageError(f"{path}: near-empty image (only {content:.2%} of pixels differ from the background)")
+
+# %% ../nbs/01_images.ipynb #7f0ec8f7
+@_image_errors
 def read_image(path) -> tuple[np.ndarray, list[str]]:
     "Any supported radiograph file as float32 grey in [0, 1] and the conversions made; `ImageError` if unusable."
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as f: head = f.read(132)
-    except OSError as e: raise ImageError(f"{path}: cannot be read ({e.strerror})")
-    if size == 0: raise ImageError(f"{path}: empty file (0 bytes)")
+    head = _read_head(path)
     fmt = sniff_format(head)
-    if fmt is None and path.suffix.lower() in (".dcm", ".dicom"): fmt = "dicom"   # DICOM without preamble
+    if fmt is None and (other := _other_format(head)):
+        raise ImageError(f"{path}: {other}: not a supported format (PNG, JPEG or DICOM)")
+    if fmt is None and path.suffix.lower() in (".dcm", ".dicom"): fmt = "dicom"   # let pydicom judge it
     if fmt is None:
         kind = "text" if all(32 <= b < 127 or b in (9, 10, 13) for b in head[:64]) else "unknown binary data"
         raise ImageError(f"{path}: not an image (file holds {kind})")
-    notes = []
     if fmt == "dicom": img, notes = read_dicom(path)
-    else:
-        data = np.fromfile(path, np.uint8)
-        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-        if arr is None or arr.size == 0: raise ImageError(f"{path}: corrupt {fmt.upper()} (cannot be decoded)")
-        if fmt == "png" and not data[-12:].tobytes().startswith(b"\0\0\0\0IEND"):
-            raise ImageError(f"{path}: corrupt PNG (truncated: no IEND chunk)")
-        if arr.ndim == 3:
-            code = {3: cv2.COLOR_BGR2GRAY, 4: cv2.COLOR_BGRA2GRAY}.get(arr.shape[2])
-            if code is None: raise ImageError(f"{path}: unsupported {arr.shape[2]}-channel image")
-            notes.append(("RGBA image converted to grey (alpha dropped)" if arr.shape[2] == 4 else "RGB image converted to grey"))
-            arr = cv2.cvtColor(arr, code)
-        if arr.dtype == np.uint16:
-            scale = 4095.0 if arr.max() <= 4095 else 65535.0
-            notes.append(f"16-bit image scaled to [0, 1] ({'12' if scale == 4095 else '16'}-bit range)")
-            img = arr.astype(np.float32) / scale
-        elif arr.dtype == np.uint8: img = arr.astype(np.float32) / 255.0
-        else: raise ImageError(f"{path}: unsupported pixel type {arr.dtype}")
-    if min(img.shape[:2]) < MIN_SIDE: raise ImageError(f"{path}: image too small ({img.shape[1]}x{img.shape[0]} px)")
-    if float(img.max()) == float(img.min()): raise ImageError(f"{path}: blank image (all pixels equal)")
+    else: img, notes = _raster_to_unit(path, _decode_raster(path, fmt))
+    _check_usable(path, img)
     suffix = path.suffix.lower().lstrip(".")
     if suffix in ("png", "jpg", "jpeg", "dcm", "dicom") and {"jpg": "jpeg", "dcm": "dicom"}.get(suffix, suffix) != fmt:
         notes.append(f"content is {fmt.upper()} despite the .{suffix} extension")

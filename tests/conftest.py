@@ -5,6 +5,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +26,45 @@ def shared_data():
 def quiet_env():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
     return env
+
+
+# Smoke-sized configs of every stage: what the test of each stage runs, and what its upstream fixture runs.
+def smoke_configs():
+    from boneage.augment import AugmentConfig
+    from boneage.data import DataConfig
+    from boneage.kmeans import KMeansConfig
+    from boneage.phantom import PhantomConfig
+    from boneage.preprocess import PreprocessConfig
+    from boneage.regressors import RegressorsConfig
+    from boneage.segment import SegmentConfig
+    return dict(phantom=PhantomConfig(grid_size=128), data=DataConfig(n_images=48, size=160), preprocess=PreprocessConfig(size=64),
+                augment=AugmentConfig(), kmeans=KMeansConfig(),
+                segment=SegmentConfig(models=["unet_bce", "ddunet_custom"], size=32, n_train=30, epochs=2, batch_size=8),
+                regressors=RegressorsConfig(folds=2, mlp_epochs=5, n_boot=100))
+
+UPSTREAM = {"phantom": [], "data": [], "preprocess": ["data"], "augment": ["data", "preprocess"], "kmeans": ["data", "preprocess"],
+            "segment": ["data", "preprocess", "augment", "kmeans"], "regressors": ["data", "preprocess", "kmeans"],
+            "readme": ["data", "preprocess", "augment", "kmeans", "segment", "regressors"]}
+
+
+def run_stage_function(stage, paths):
+    "Call `run_<stage>` of its module with its smoke config."
+    import importlib
+    fn = getattr(importlib.import_module(f"boneage.{stage}"), f"run_{stage}")
+    return fn(smoke_configs()[stage], paths, progress=False)
+
+
+@pytest.fixture(scope="session")
+def smoke_root(tmp_path_factory):
+    from boneage.core import Paths
+    return Paths(tmp_path_factory.mktemp("smoke"))
+
+
+@pytest.fixture(scope="session")
+def upstream(smoke_root):
+    "`upstream(stage)`: the session's smoke root, where every stage `stage` reads from has run (each once)."
+    def make(stage):
+        for s in UPSTREAM[stage]:
+            if not smoke_root.metrics(s).exists(): run_stage_function(s, smoke_root)
+        return smoke_root
+    return make

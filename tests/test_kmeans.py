@@ -1,0 +1,18 @@
+"The kmeans stage: pseudo-masks for the train split only, its settings recorded for the stages that follow."
+import json
+
+import numpy as np
+
+from boneage.kmeans import KMeansConfig, kmeans_settings, run_kmeans
+from boneage.preprocess import load_preprocessed
+
+
+def test_kmeans_stage_masks_train_films_only(upstream):
+    paths = upstream("kmeans")
+    details = run_kmeans(KMeansConfig(), paths, progress=False)
+    images, table = load_preprocessed(paths.data("preprocess"))
+    masks = np.load(paths.data("kmeans") / "masks.npy")
+    assert masks.shape == ((table.split == "train").sum(),) + images.shape[1:] == (details["n"],) + images.shape[1:]
+    assert 0.03 < details["foreground_mean"] < 0.6
+    assert json.loads(paths.metrics("kmeans").read_text()) == {"foreground": round(details["foreground_mean"], 4)}
+    assert kmeans_settings(paths) == dict(seed=42, k=5, n_bone=2, features="intensity", rule="brightest", sample=4096, n_init=4)
