@@ -401,7 +401,7 @@ def _check_usable(path, img: np.ndarray):
         raise ImageError(f"{path}: aspect ratio {max(h, w) / min(h, w):.1f}:1 ({w}x{h} px) exceeds the limit of {MAX_ASPECT:g}:1")
     if not np.isfinite(img).all(): raise ImageError(f"{path}: non-finite pixel values (NaN or infinity)")
     if float(img.max()) == float(img.min()): raise ImageError(f"{path}: blank image (all pixels equal)")
-    step = max(1, int(math.sqrt(h * w / 1e6)))
+    step = max(1, math.ceil(math.sqrt(h * w / 2.5e5)))   # a grid of at most 250,000 pixels
     s = img[::step, ::step]
     lo, hi = np.percentile(s, [0.5, 99.5])
     if hi - lo < MIN_CONTRAST:

@@ -43,3 +43,58 @@ def test_preprocess_stage_on_smoke_data(upstream):
     assert json.loads(paths.metrics("preprocess").read_text()) == dict(
         n=details["n"], problems=0, no_hand=details["n_no_hand"], inverted=details["n_inverted"])
     assert paths.figure("preprocess_examples.png").stat().st_size > 10_000
+
+
+def test_every_raw_real_film_keeps_its_whole_hand(shared_data):
+    "Our own boxes of the 20 unboxed raw rsna-hires films: fingertips, thumb and wrist all inside the crop (1 % slack)."
+    import pandas as pd
+    from pathlib import Path
+    from boneage.preprocess import box_sides_cut
+    boxes = pd.read_csv(Path(__file__).parents[1] / "benchmarks" / "rsna_hires_boxes.csv")
+    assert len(boxes) == 20
+    cut = {r.id: max(box_sides_cut(preprocess_file(shared_data / "rsna-hires" / "images" / f"{r.id}.png").box,
+                                   (r.x0, r.y0, r.x1, r.y1)).values()) for r in boxes.itertuples()}
+    assert max(cut.values()) <= 0.01, {k: round(v, 3) for k, v in cut.items() if v > 0.01}
+
+
+def test_polarity_on_real_films_and_their_inversions(shared_data):
+    "All 1,252 held-out rsna-lowres val films: normal ones are never inverted, inverted copies are found (>= 99 %)."
+    import pandas as pd
+    from boneage.images import read_image
+    d = shared_data / "rsna-lowres"
+    lab = pd.read_csv(d / "labels.csv", dtype={"id": str})
+    ids = lab[lab.split == "val"].id
+    normal = [preprocess(read_image(d / "images" / f"{i}.png")[0], size=32) for i in ids]
+    flipped = [preprocess(1 - read_image(d / "images" / f"{i}.png")[0], size=32) for i in ids]
+    assert sum(p.inverted for p in normal) == 0
+    assert len(ids) == 1252 and sum(p.inverted for p in flipped) >= 0.99 * len(ids)
+
+
+def test_released_polarity_band_is_the_one_val_chose():
+    import json
+    from pathlib import Path
+    from boneage.preprocess import POLARITY_BAND, POLARITY_MODEL
+    fit = json.loads((Path(__file__).parents[1] / "benchmarks" / "polarity_fit.json").read_text())
+    assert tuple(fit["band"]) == POLARITY_BAND and POLARITY_MODEL.is_file()
+
+
+def test_uncertain_polarity_leaves_the_film_as_read(monkeypatch):
+    import boneage.preprocess as pp
+    from boneage.phantom import RenderConfig, phantom_at
+    film = phantom_at(9, 0, cfg=RenderConfig(size=256, invert_fraction=0))[0].astype(np.float32) / 255
+    monkeypatch.setattr(pp, "film_polarity", lambda g, *a, **k: ("uncertain", 0.5))
+    p = pp.preprocess(1 - film)
+    assert not p.inverted and p.quality.startswith("polarity uncertain (P(inverted) 0.50): left as read")
+    assert np.corrcoef(p.image.ravel(), pp.preprocess(film, fix_inversion=False).image.ravel())[0, 1] < 0   # not flipped
+
+
+def test_small_hand_widens_the_crop_and_says_so(monkeypatch):
+    "A hand found in under a third of the film's side: the crop takes more film around it and the quality says so."
+    import boneage.preprocess as pp
+    small = np.zeros((256, 256), bool); small[100:150, 100:140] = True         # 20 % of the side
+    monkeypatch.setattr(pp, "hand_mask", lambda g: (small, "ok"))
+    film = np.random.default_rng(0).random((512, 512)).astype(np.float32)
+    p = pp.preprocess(film, fix_inversion=False)
+    x0, y0, x1, y1 = p.box
+    assert p.quality == "small hand (21% of the film side): crop widened, check it"   # 50 px + 5 % margins of 256
+    assert x0 <= 160 and y0 <= 150 and x1 >= 320 and y1 >= 350     # half the hand box more on every side
