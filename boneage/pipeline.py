@@ -67,7 +67,8 @@ def _imported_modules(source: str, package_relative: bool) -> set[str]:
     return found - {""}
 
 def stage_code(stage: str, root=".") -> list[str]:
-    "The files a stage runs: its notebook and the closure of the boneage modules it imports (paths from `root`)."
+    """The files a stage runs: its notebook, the closure of the boneage modules it imports and the released
+    models (boneage/released/) those modules name (paths from `root`)."""
     root, nb = Path(root), stage_notebook(stage, root)
     cells = json.loads(nb.read_text())["cells"]
     source = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
@@ -79,7 +80,10 @@ def stage_code(stage: str, root=".") -> list[str]:
         if m in seen or not (root / "boneage" / f"{m}.py").exists(): continue
         seen.add(m)
         todo |= _imported_modules((root / "boneage" / f"{m}.py").read_text(), True)
-    return [str(nb.relative_to(root))] + sorted(f"boneage/{m}.py" for m in seen)
+    texts = [(root / "boneage" / f"{m}.py").read_text() for m in seen]
+    released = [f"boneage/released/{p.name}" for p in sorted((root / "boneage" / "released").glob("*.skops"))
+                if any(p.name in t for t in texts)]
+    return [str(nb.relative_to(root))] + sorted(f"boneage/{m}.py" for m in seen) + released
 
 # %% ../nbs/92_pipeline.ipynb #356c1544
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore"}
