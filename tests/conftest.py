@@ -31,6 +31,7 @@ def quiet_env():
 # Smoke-sized configs of every stage: what the test of each stage runs, and what its upstream fixture runs.
 def smoke_configs():
     from boneage.augment import AugmentConfig
+    from boneage.cnn import CnnConfig
     from boneage.data import DataConfig
     from boneage.kmeans import KMeansConfig
     from boneage.phantom import PhantomConfig
@@ -40,10 +41,12 @@ def smoke_configs():
     return dict(phantom=PhantomConfig(grid_size=128), data=DataConfig(n_images=48, size=160), preprocess=PreprocessConfig(size=64),
                 augment=AugmentConfig(), kmeans=KMeansConfig(),
                 segment=SegmentConfig(models=["unet_bce", "ddunet_custom"], size=32, n_train=30, epochs=2, batch_size=8),
-                regressors=RegressorsConfig(folds=2, mlp_epochs=5, n_boot=100))
+                regressors=RegressorsConfig(folds=2, mlp_epochs=5, n_boot=100),
+                cnn=CnnConfig(archs=("tunable_cnn",), seeds=2, size=32, epochs=3, patience=1, batch_size=8, n_boot=100))
 
 UPSTREAM = {"phantom": [], "data": [], "preprocess": ["data"], "augment": ["data", "preprocess"], "kmeans": ["data", "preprocess"],
             "segment": ["data", "preprocess", "augment", "kmeans"], "regressors": ["data", "preprocess", "kmeans"],
+            "cnn": ["data", "preprocess", "augment"],
             "readme": ["data", "preprocess", "augment", "kmeans", "segment", "regressors"]}
 
 
