@@ -47,7 +47,7 @@ def smoke_configs():
 UPSTREAM = {"phantom": [], "data": [], "preprocess": ["data"], "augment": ["data", "preprocess"], "kmeans": ["data", "preprocess"],
             "segment": ["data", "preprocess", "augment", "kmeans"], "regressors": ["data", "preprocess", "kmeans"],
             "cnn": ["data", "preprocess", "augment"],
-            "readme": ["data", "preprocess", "augment", "kmeans", "segment", "regressors"]}
+            "readme": ["data", "preprocess", "augment", "kmeans", "segment", "regressors", "cnn"]}
 
 
 def run_stage_function(stage, paths):
