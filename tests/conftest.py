@@ -50,17 +50,32 @@ UPSTREAM = {"phantom": [], "data": [], "preprocess": ["data"], "augment": ["data
             "readme": ["data", "preprocess", "augment", "kmeans", "segment", "regressors", "cnn"]}
 
 
+RESULTS = {}   # (smoke root, stage) -> what run_<stage> returned: each smoke stage trains once per session
+
+
 def run_stage_function(stage, paths):
-    "Call `run_<stage>` of its module with its smoke config."
+    "Call `run_<stage>` of its module with its smoke config (remembered for `stage_result`)."
     import importlib
     fn = getattr(importlib.import_module(f"boneage.{stage}"), f"run_{stage}")
-    return fn(smoke_configs()[stage], paths, progress=False)
+    RESULTS[(str(paths.root), stage)] = fn(smoke_configs()[stage], paths, progress=False)
+    return RESULTS[(str(paths.root), stage)]
 
 
 @pytest.fixture(scope="session")
 def smoke_root(tmp_path_factory):
     from boneage.core import Paths
     return Paths(tmp_path_factory.mktemp("smoke"))
+
+
+@pytest.fixture(scope="session")
+def stage_result(upstream, smoke_root):
+    "`stage_result(stage)`: (paths, details) of the stage's smoke run in the session's smoke root, run once."
+    def get(stage):
+        paths = upstream(stage)
+        key = (str(paths.root), stage)
+        if key not in RESULTS: run_stage_function(stage, paths)
+        return paths, RESULTS[key]
+    return get
 
 
 @pytest.fixture(scope="session")

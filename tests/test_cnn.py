@@ -6,13 +6,11 @@ import numpy as np
 from conftest import smoke_configs
 
 
-def test_cnn_stage_on_smoke_data(upstream):
-    from boneage.cnn import run_cnn
+def test_cnn_stage_on_smoke_data(stage_result):
     from boneage.core import import_keras
     from boneage.preprocess import load_preprocessed
     keras = import_keras()
-    paths, config = upstream("cnn"), smoke_configs()["cnn"]
-    d = run_cnn(config, paths, progress=False)
+    (paths, d), config = stage_result("cnn"), smoke_configs()["cnn"]
     row = d["archs"]["tunable_cnn"]
     assert d["chosen"] == "tunable_cnn" and len(row["val_mae_seeds"]) == len(row["test_mae_seeds"]) == config.seeds == 2
     assert row["val_mae_seeds"][0] != row["val_mae_seeds"][1]           # the seeds really differ
@@ -32,3 +30,28 @@ def test_cnn_stage_on_smoke_data(upstream):
     head = json.loads(paths.metrics("cnn").read_text())
     assert set(head) == {"mae", "val_mae", "sex_gain"} and abs(head["mae"] - d["test"]["overall"]["mae"]) < 1e-3
     assert paths.figure("cnn_comparison.png").stat().st_size > 5_000 and paths.figure("cnn_test.png").exists()
+
+
+def test_cnn_chooses_on_validation_never_on_test(stage_result, monkeypatch, tmp_path):
+    "Two architectures with made-up predictions: one better on val, the other on test; the val one is chosen."
+    import shutil
+    import boneage.cnn as cnn
+    from boneage.core import Paths
+    from boneage.preprocess import load_preprocessed
+    from boneage.zoo import build_model
+    paths, _ = stage_result("cnn")
+    root = Paths(tmp_path)
+    for sub in ("data/data", "data/preprocess", "models/augment"): shutil.copytree(paths.root / sub, root.root / sub)
+    _, table = load_preprocessed(root.data("preprocess"))
+    y = {s: table.boneage.to_numpy()[table.split.to_numpy() == s].astype(float) for s in ("val", "test")}
+    tiny = build_model("tunable_cnn", 32, conv_blocks=3, filters=8)
+    off = {"tunable_cnn": (5.0, 20.0), "resnet34_cbam": (10.0, 0.0)}      # (val error, test error) in months
+    def fake(arch, config, data, seed, out_dir, use_sex=True, live_dir=None):
+        v, t = off[arch]
+        return dict(model=tiny, fit=dict(best_epoch=1, stopped_epoch=None, epochs_run=1), params=1, train_per_s=1.0,
+                    infer_per_s=1.0, pred_val=y["val"] + v + seed - 42, pred_test=y["test"] + t + seed - 42)
+    monkeypatch.setattr(cnn, "train_one", fake)
+    d = cnn.run_cnn(cnn.CnnConfig(archs=("resnet34_cbam", "tunable_cnn"), seeds=2, size=32, sex_ablation=False, n_boot=20), root, progress=False)
+    assert d["chosen"] == "tunable_cnn" and d["chosen_seed"] == 42                # lowest val MAE, not lowest test MAE
+    assert abs(d["test"]["overall"]["mae"] - 20.0) < 1e-6
+    assert d["archs"]["resnet34_cbam"]["test_mae"]["mean"] < d["archs"]["tunable_cnn"]["test_mae"]["mean"]

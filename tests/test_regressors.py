@@ -3,12 +3,11 @@ import json
 
 import numpy as np
 
-from boneage.regressors import RegressorsConfig, load_model, run_regressors
+from boneage.regressors import load_model
 
 
-def test_regressors_stage(upstream):
-    paths = upstream("regressors")
-    details = run_regressors(RegressorsConfig(folds=2, mlp_epochs=5, n_boot=100), paths, progress=False)
+def test_regressors_stage(stage_result):
+    paths, details = stage_result("regressors")   # the smoke config: 2 folds, 5 MLP epochs, 100 resamples
     assert set(details["models"]) == {"mean", "svr", "random_forest", "boosting", "mlp"}
     for r in details["models"].values():
         t = r["test"]["overall"]

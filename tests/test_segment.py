@@ -2,13 +2,10 @@
 import json
 
 from boneage.core import import_keras
-from boneage.segment import SegmentConfig, run_segment
 
 
-def test_segment_stage_scores_every_method_and_saves_safe_models(upstream):
-    paths = upstream("segment")
-    config = SegmentConfig(models=["unet_bce", "ddunet_custom"], size=32, n_train=30, epochs=2, batch_size=8)
-    details = run_segment(config, paths, progress=False)
+def test_segment_stage_scores_every_method_and_saves_safe_models(stage_result):
+    paths, details = stage_result("segment")      # the smoke config: unet_bce + ddunet_custom, 32 px, 2 epochs
     assert set(details["test"]) == {"K-Means (pseudo-labels)", "U-Net (project 1) + BCE", "DDU-Net + Dice-bootstrap"}
     for label, r in details["test"].items():
         assert 0 <= r["dice_ci"][0] <= r["dice_mean"] <= r["dice_ci"][1] <= 1 and r["iou_mean"] <= r["dice_mean"]
