@@ -263,6 +263,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'boneage.preprocess._inner_strip': ('preprocess.html#_inner_strip', 'boneage/preprocess.py'),
                                     'boneage.preprocess._joined': ('preprocess.html#_joined', 'boneage/preprocess.py'),
                                     'boneage.preprocess._model_input': ('preprocess.html#_model_input', 'boneage/preprocess.py'),
+                                    'boneage.preprocess._one_thread': ('preprocess.html#_one_thread', 'boneage/preprocess.py'),
                                     'boneage.preprocess._otsu': ('preprocess.html#_otsu', 'boneage/preprocess.py'),
                                     'boneage.preprocess._p1_flagged': ('preprocess.html#_p1_flagged', 'boneage/preprocess.py'),
                                     'boneage.preprocess._phantom_crop_check': ( 'preprocess.html#_phantom_crop_check',
