@@ -52,7 +52,8 @@ def test_everything_a_smoke_pipeline_writes_is_declared(upstream):
     written |= {f"{d}/{s}" for d in ("data", "models", "dvclive") if (paths.root / d).exists() for s in os.listdir(paths.root / d)}
     assert written <= declared, sorted(written - declared)
     heads = [json.loads(paths.metrics(s).read_text()) for s in UPSTREAM["readme"]]
-    assert sum(len(h) for h in heads) <= 12   # `dvc metrics show` stays one screen wide: a few headline numbers per stage
+    # `dvc metrics show` has one column per distinct key: a few shared headline names keep it one screen wide
+    assert len(set().union(*heads)) <= 12 and all(len(h) <= 4 for h in heads)
 
 
 def test_a_stage_run_is_quiet_and_its_report_reproducible(tmp_path):
