@@ -146,7 +146,7 @@ def comparison_figure(table: dict, chosen: str, path, title=""):
     "Figure: validation and test MAE of each architecture, one dot per seed."
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(table), 3.2))
+    fig, ax = plt.subplots(figsize=(max(5.5, 1.6 + 1.3 * len(table)), 3.2))
     for i, (arch, r) in enumerate(table.items()):
         for dx, key, colour in ((-0.12, "val_mae_seeds", "tab:blue"), (0.12, "test_mae_seeds", "tab:orange")):
             ax.scatter(np.full(len(r[key]), i + dx), r[key], s=14, color=colour, label=key.split("_")[0] if i == 0 else None)
