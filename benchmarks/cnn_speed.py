@@ -43,7 +43,6 @@ def loop_rate(arch, size, ds, val, n, epochs=3):
     "Images/s of boneage.train.fit_regressor over its epochs after the first (which builds and traces)."
     with tempfile.TemporaryDirectory() as d:
         cfg = TrainConfig(epochs=epochs, patience=100)
-        t0 = time.perf_counter()
         times = []
         class Clock(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None): times.append(time.perf_counter())

@@ -6,7 +6,7 @@ tested once, 3 seeds, and what the sex input is worth. The `cnn` stage."""
 # %% ../nbs/13_cnn.ipynb #9eea54ca
 from __future__ import annotations
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
