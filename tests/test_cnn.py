@@ -49,9 +49,42 @@ def test_cnn_chooses_on_validation_never_on_test(stage_result, monkeypatch, tmp_
     def fake(arch, config, data, seed, out_dir, use_sex=True, live_dir=None):
         v, t = off[arch]
         return dict(model=tiny, fit=dict(best_epoch=1, stopped_epoch=None, epochs_run=1), params=1, train_per_s=1.0,
-                    infer_per_s=1.0, pred_val=y["val"] + v + seed - 42, pred_test=y["test"] + t + seed - 42)
+                    train_minutes=1.0, infer_per_s=1.0, pred_val=y["val"] + v + seed - 42, pred_test=y["test"] + t + seed - 42)
     monkeypatch.setattr(cnn, "train_one", fake)
     d = cnn.run_cnn(cnn.CnnConfig(archs=("resnet34_cbam", "tunable_cnn"), seeds=2, size=32, sex_ablation=False, n_boot=20), root, progress=False)
     assert d["chosen"] == "tunable_cnn" and d["chosen_seed"] == 42                # lowest val MAE, not lowest test MAE
     assert abs(d["test"]["overall"]["mae"] - 20.0) < 1e-6
     assert d["archs"]["resnet34_cbam"]["test_mae"]["mean"] < d["archs"]["tunable_cnn"]["test_mae"]["mean"]
+
+
+def test_cnn_equal_wall_clock_gives_each_arch_the_epochs_its_rate_fits(stage_result, monkeypatch, tmp_path):
+    "Under budget_min every architecture trains the epochs its measured rate fits in the budget, its schedule shortened to match."
+    import shutil
+    import boneage.cnn as cnn
+    from boneage.core import Paths
+    from boneage.zoo import build_model
+    paths, _ = stage_result("cnn")
+    root = Paths(tmp_path)
+    for sub in ("data/data", "data/preprocess", "models/augment"): shutil.copytree(paths.root / sub, root.root / sub)
+    config = cnn.CnnConfig(archs=("tunable_cnn",), seeds=1, size=32, batch_size=8, epochs=40, budget_min=0.05,
+                           sex_ablation=False, n_boot=20)
+    images, table = cnn.load_preprocessed(root.data("preprocess"))
+    ds = cnn.split_datasets(cnn.resized_cache(images, 32), table, config)["train"]
+    rate = cnn.training_rate("tunable_cnn", config, ds, steps=3)                  # the real measurement, on a few batches
+    assert 1 < rate < 1e5
+    n = int((table.split == "train").sum())
+    rates, seen = {"tunable_cnn": 10.5 * n / 3.0, "resnet34_cbam": 2.0}, {}         # 10 epochs and 1 in 3 s (0.05 min)
+    monkeypatch.setattr(cnn, "training_rate", lambda arch, config, ds, steps=24: rates[arch])
+    tiny = build_model("tunable_cnn", 32, conv_blocks=3, filters=8)
+    def fake(arch, config, data, seed, out_dir, use_sex=True, live_dir=None):
+        seen[arch] = config.train_config(seed, data["epochs"].get(arch))
+        return dict(model=tiny, fit=dict(best_epoch=1, stopped_epoch=None, epochs_run=1), params=1, train_per_s=1.0,
+                    train_minutes=1.0, infer_per_s=1.0, pred_val=np.zeros(int((table.split == "val").sum())),
+                    pred_test=np.zeros(int((table.split == "test").sum())))
+    monkeypatch.setattr(cnn, "train_one", fake)
+    config.archs = ("tunable_cnn", "resnet34_cbam")
+    d = cnn.run_cnn(config, root, progress=False)
+    expected = {"tunable_cnn": 10, "resnet34_cbam": 1}
+    assert {a: b["epochs"] for a, b in d["budget"].items()} == expected
+    assert {a: c.epochs for a, c in seen.items()} == expected
+    assert all(c.schedule_epochs == c.epochs and c.min_epochs == c.epochs - 1 for c in seen.values())
