@@ -46,6 +46,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'boneage.cnn._ms': ('cnn.html#_ms', 'boneage/cnn.py'),
                              'boneage.cnn._runs': ('cnn.html#_runs', 'boneage/cnn.py'),
                              'boneage.cnn._sex_ablation': ('cnn.html#_sex_ablation', 'boneage/cnn.py'),
+                             'boneage.cnn._tuned': ('cnn.html#_tuned', 'boneage/cnn.py'),
                              'boneage.cnn._write_outputs': ('cnn.html#_write_outputs', 'boneage/cnn.py'),
                              'boneage.cnn.budget_epochs': ('cnn.html#budget_epochs', 'boneage/cnn.py'),
                              'boneage.cnn.comparison_figure': ('cnn.html#comparison_figure', 'boneage/cnn.py'),

@@ -24,6 +24,11 @@ def test_cnn_stage_on_smoke_data(stage_result):
     x = np.stack([__import__("cv2").resize(images[i], (32, 32), interpolation=__import__("cv2").INTER_AREA) for i in te])
     pred = model.predict({"image": x[..., None], "male": table.male.to_numpy()[te, None].astype("float32")}, verbose=0).ravel()
     assert abs(np.abs(pred - table.boneage.to_numpy()[te]).mean() - d["test"]["overall"]["mae"]) < 0.5
+    # the keras-tuner search ran on train/val, and the tunable CNN trained is the one it found
+    tuned = d["tuned"]
+    assert len(tuned["trials"]) == config.tune_trials and tuned["trials"][0]["val_mae"] <= tuned["trials"][-1]["val_mae"]
+    convs = [l for l in model.get_layer("tunable_cnn_backbone").layers if l.name.endswith("_conv")]
+    assert len(convs) == tuned["values"]["conv_blocks"] and convs[0].filters == tuned["values"]["filters"]
     # the ablation: same seeds without the sex input, a paired difference with its interval
     ab = d["sex_ablation"]
     assert ab["arch"] == "tunable_cnn" and ab["mae_gain_from_sex"]["ci_low"] <= ab["mae_gain_from_sex"]["mean"] <= ab["mae_gain_from_sex"]["ci_high"]
