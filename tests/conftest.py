@@ -42,8 +42,7 @@ def smoke_configs():
                 augment=AugmentConfig(), kmeans=KMeansConfig(),
                 segment=SegmentConfig(models=["unet_bce", "ddunet_custom"], size=32, n_train=30, epochs=2, batch_size=8),
                 regressors=RegressorsConfig(folds=2, mlp_epochs=5, n_boot=100),
-                cnn=CnnConfig(archs=("tunable_cnn",), seeds=2, size=32, epochs=3, schedule_epochs=2, patience=1, min_epochs=0, batch_size=8, n_boot=100,
-                              tune_trials=2, tune_epochs=1))
+                cnn=CnnConfig(archs=("tunable_cnn",), seeds=2, size=32, epochs=3, schedule_epochs=2, patience=1, min_epochs=0, batch_size=8, n_boot=100))
 
 UPSTREAM = {"phantom": [], "data": [], "preprocess": ["data"], "augment": ["data", "preprocess"], "kmeans": ["data", "preprocess"],
             "segment": ["data", "preprocess", "augment", "kmeans"], "regressors": ["data", "preprocess", "kmeans"],

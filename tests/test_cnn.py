@@ -24,11 +24,7 @@ def test_cnn_stage_on_smoke_data(stage_result):
     x = np.stack([__import__("cv2").resize(images[i], (32, 32), interpolation=__import__("cv2").INTER_AREA) for i in te])
     pred = model.predict({"image": x[..., None], "male": table.male.to_numpy()[te, None].astype("float32")}, verbose=0).ravel()
     assert abs(np.abs(pred - table.boneage.to_numpy()[te]).mean() - d["test"]["overall"]["mae"]) < 0.5
-    # the keras-tuner search ran on train/val, and the tunable CNN trained is the one it found
-    tuned = d["tuned"]
-    assert len(tuned["trials"]) == config.tune_trials and tuned["trials"][0]["val_mae"] <= tuned["trials"][-1]["val_mae"]
-    convs = [l for l in model.get_layer("tunable_cnn_backbone").layers if l.name.endswith("_conv")]
-    assert len(convs) == tuned["values"]["conv_blocks"] and convs[0].filters == tuned["values"]["filters"]
+    assert d["tuned"] == {} and d["budget"] == {}                          # neither the search nor a time budget by default
     # the ablation: same seeds without the sex input, a paired difference with its interval
     ab = d["sex_ablation"]
     assert ab["arch"] == "tunable_cnn" and ab["mae_gain_from_sex"]["ci_low"] <= ab["mae_gain_from_sex"]["mean"] <= ab["mae_gain_from_sex"]["ci_high"]
@@ -62,34 +58,74 @@ def test_cnn_chooses_on_validation_never_on_test(stage_result, monkeypatch, tmp_
     assert d["archs"]["resnet34_cbam"]["test_mae"]["mean"] < d["archs"]["tunable_cnn"]["test_mae"]["mean"]
 
 
-def test_cnn_equal_wall_clock_gives_each_arch_the_epochs_its_rate_fits(stage_result, monkeypatch, tmp_path):
-    "Under budget_min every architecture trains the epochs its measured rate fits in the budget, its schedule shortened to match."
+def _scratch_project(stage_result, tmp_path):
     import shutil
-    import boneage.cnn as cnn
     from boneage.core import Paths
-    from boneage.zoo import build_model
     paths, _ = stage_result("cnn")
     root = Paths(tmp_path)
     for sub in ("data/data", "data/preprocess", "models/augment"): shutil.copytree(paths.root / sub, root.root / sub)
-    config = cnn.CnnConfig(archs=("tunable_cnn",), seeds=1, size=32, batch_size=8, epochs=40, budget_min=0.05,
-                           sex_ablation=False, n_boot=20)
+    return root
+
+
+def test_cnn_equal_wall_clock_gives_each_arch_the_epochs_its_rate_fits(stage_result, monkeypatch, tmp_path):
+    "Under budget_min the loop really trains each architecture for the epochs its measured rate fits, its schedule shortened to match."
+    from types import SimpleNamespace
+    import boneage.cnn as cnn
+    from boneage.zoo import build_model
+    root = _scratch_project(stage_result, tmp_path)
+    config = cnn.CnnConfig(archs=("tunable_cnn", "resnet34_cbam"), seeds=1, size=32, batch_size=8, epochs=40,
+                           budget_min=0.05, sex_ablation=False, n_boot=20)
     images, table = cnn.load_preprocessed(root.data("preprocess"))
     ds = cnn.split_datasets(cnn.resized_cache(images, 32), table, config)["train"]
-    rate = cnn.training_rate("tunable_cnn", config, ds, steps=3)                  # the real measurement, on a few batches
-    assert 1 < rate < 1e5
+    assert 1 < cnn.training_rate("tunable_cnn", config, ds, steps=2) < 1e5          # the real measurement, on a few batches
     n = int((table.split == "train").sum())
     rates, seen = {"tunable_cnn": 10.5 * n / 3.0, "resnet34_cbam": 2.0}, {}         # 10 epochs and 1 in 3 s (0.05 min)
-    monkeypatch.setattr(cnn, "training_rate", lambda arch, config, ds, steps=24: rates[arch])
+    monkeypatch.setattr(cnn, "training_rate", lambda arch, config, ds, steps=24, **kw: rates[arch])
     tiny = build_model("tunable_cnn", 32, conv_blocks=3, filters=8)
-    def fake(arch, config, data, seed, out_dir, use_sex=True, live_dir=None):
-        seen[arch] = config.train_config(seed, data["epochs"].get(arch))
-        return dict(model=tiny, fit=dict(best_epoch=1, stopped_epoch=None, epochs_run=1), params=1, train_per_s=1.0,
-                    train_minutes=1.0, infer_per_s=1.0, pred_val=np.zeros(int((table.split == "val").sum())),
-                    pred_test=np.zeros(int((table.split == "test").sum())))
-    monkeypatch.setattr(cnn, "train_one", fake)
-    config.archs = ("tunable_cnn", "resnet34_cbam")
+    def fake_fit(builder, train, val, train_config, *a, **kw):                      # what train_one hands the loop
+        seen[builder().name.split("_regressor")[0]] = train_config
+        return SimpleNamespace(model=tiny, summary=lambda: dict(best_epoch=1, stopped_epoch=None, epochs_run=1))
+    monkeypatch.setattr(cnn, "fit_regressor", fake_fit)
     d = cnn.run_cnn(config, root, progress=False)
     expected = {"tunable_cnn": 10, "resnet34_cbam": 1}
     assert {a: b["epochs"] for a, b in d["budget"].items()} == expected
     assert {a: c.epochs for a, c in seen.items()} == expected
-    assert all(c.schedule_epochs == c.epochs and c.min_epochs == c.epochs - 1 for c in seen.values())
+    assert all(c.schedule_epochs == c.epochs and c.min_epochs == c.epochs - 1 and c.warmup_epochs <= c.epochs / 10
+               for c in seen.values())
+
+
+def test_cnn_budget_measurement_leaves_the_runs_unchanged(stage_result, monkeypatch, tmp_path):
+    "Measuring the rates uses its own batches and augmenter: with the budget granting all epochs, the run is the unbudgeted one."
+    import boneage.cnn as cnn
+    root = _scratch_project(stage_result, tmp_path)
+    base = dict(archs=("tunable_cnn",), seeds=1, size=32, batch_size=8, epochs=3, schedule_epochs=2, patience=1,
+                min_epochs=0, sex_ablation=False, n_boot=20)
+    plain = cnn.run_cnn(cnn.CnnConfig(**base), root, progress=False)
+    monkeypatch.setattr(cnn, "budget_epochs", lambda budget, n, rate, most: most)
+    timed = cnn.run_cnn(cnn.CnnConfig(**base, budget_min=5.0), root, progress=False)
+    assert timed["budget"]["tunable_cnn"]["rate_per_s"] > 0
+    assert timed["archs"]["tunable_cnn"]["val_mae_seeds"] == plain["archs"]["tunable_cnn"]["val_mae_seeds"]
+
+
+def test_cnn_trains_the_tunable_cnn_the_search_found(stage_result, monkeypatch, tmp_path):
+    "The search sees train and val only, and the tunable CNN trained is built from the values it returns."
+    from types import SimpleNamespace
+    import boneage.cnn as cnn
+    from boneage.core import import_keras
+    keras = import_keras()
+    root = _scratch_project(stage_result, tmp_path)
+    _, table = cnn.load_preprocessed(root.data("preprocess"))
+    found, got = dict(conv_blocks=3, filters=8, dense_depth=1, dropout=0.1), {}
+    def fake_search(train, val, trials, epochs, out_dir, config, **kw):
+        got.update(train=int(train.cardinality()), val=int(val.cardinality()))
+        trial = SimpleNamespace(hyperparameters=SimpleNamespace(values=found), score=12.0)
+        return found, SimpleNamespace(oracle=SimpleNamespace(trials={"0": trial}))
+    monkeypatch.setattr(cnn, "tune_cnn", fake_search)
+    config = cnn.CnnConfig(archs=("tunable_cnn",), seeds=1, size=32, batch_size=8, epochs=2, schedule_epochs=1, patience=1,
+                           min_epochs=0, sex_ablation=False, n_boot=20, tune_trials=1, tune_epochs=1)
+    d = cnn.run_cnn(config, root, progress=False)
+    batches = lambda s: int(np.ceil((table.split == s).sum() / 8))
+    assert got == {"train": batches("train"), "val": batches("val")} and d["tuned"]["values"] == found
+    model = keras.saving.load_model(root.models("cnn") / "best.keras", safe_mode=True)
+    convs = [l for l in model.get_layer("tunable_cnn_backbone").layers if l.name.endswith("_conv")]
+    assert len(convs) == 3 and convs[0].filters == 8 and d["archs"]["tunable_cnn"]["params"] == model.count_params()
