@@ -360,6 +360,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                   'boneage/train.py'),
                                'boneage.train.ResumableEarlyStopping._save': ( 'train.html#resumableearlystopping._save',
                                                                                'boneage/train.py'),
+                               'boneage.train.ResumableEarlyStopping._streams': ( 'train.html#resumableearlystopping._streams',
+                                                                                  'boneage/train.py'),
                                'boneage.train.ResumableEarlyStopping.on_epoch_end': ( 'train.html#resumableearlystopping.on_epoch_end',
                                                                                       'boneage/train.py'),
                                'boneage.train.ResumableEarlyStopping.on_train_begin': ( 'train.html#resumableearlystopping.on_train_begin',

@@ -74,6 +74,25 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     assert json.loads((tmp_path / "cut" / "fit.json").read_text())["resumed_from"] == 2
 
 
+def test_interrupted_augmented_run_resumes_to_the_same_result(tmp_path):
+    "The augmenter's random stream lives outside the model: the backup keeps it too, or a resumed run sees other films."
+    from boneage.augment import build_augmenter
+    def augmented():
+        train, val = datasets()
+        aug = build_augmenter()
+        return train.map(lambda f, y: ({"image": aug(f["image"], training=True), "male": f["male"]}, y)), val, aug
+    config = TrainConfig(loss="huber", lr=1e-2, warmup_epochs=1, epochs=4, patience=10)
+    train, val, aug = augmented()
+    whole = fit_regressor(tiny_cnn, train, val, config, tmp_path / "whole", rng_layers=[aug])
+    train, val, aug = augmented()
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        fit_regressor(tiny_cnn, train, val, config, tmp_path / "cut", callbacks=[CrashAt(2)], rng_layers=[aug])
+    train, val, aug = augmented()
+    resumed = fit_regressor(tiny_cnn, train, val, config, tmp_path / "cut", rng_layers=[aug])
+    assert resumed.resumed_from == 2 and resumed.history == whole.history
+    for a, b in zip(whole.model.get_weights(), resumed.model.get_weights()): np.testing.assert_array_equal(a, b)
+
+
 def test_the_resume_test_has_shuffling_and_dropout():
     "The test above would be weak with a fixed order and no dropout: it has neither."
     a, b = datasets()[0], datasets()[0]
