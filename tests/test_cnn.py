@@ -98,7 +98,7 @@ def test_cnn_budget_measurement_leaves_the_runs_unchanged(stage_result, monkeypa
     "Measuring the rates uses its own batches and augmenter: with the budget granting all epochs, the run is the unbudgeted one."
     import boneage.cnn as cnn
     root = _scratch_project(stage_result, tmp_path)
-    base = dict(archs=("tunable_cnn",), seeds=1, size=32, batch_size=8, epochs=3, schedule_epochs=2, patience=1,
+    base = dict(archs=("tunable_cnn",), seeds=1, size=32, batch_size=8, epochs=2, schedule_epochs=1, patience=1,
                 min_epochs=0, sex_ablation=False, n_boot=20)
     plain = cnn.run_cnn(cnn.CnnConfig(**base), root, progress=False)
     monkeypatch.setattr(cnn, "budget_epochs", lambda budget, n, rate, most: most)
