@@ -21,7 +21,7 @@ def test_every_renderer_reads_what_the_stages_write(upstream):
     for f in ("benchmarks", "metrics"):
         (paths.root / f).mkdir(exist_ok=True)
     for name, (f, _) in RENDERERS.items():   # the committed benchmark JSONs and documented-experiment JSONs
-        if f.startswith("benchmarks/") or "rsna" in f: shutil.copy(ROOT / f, paths.root / f)
+        if f.startswith("benchmarks/") or not (paths.root / f).exists(): shutil.copy(ROOT / f, paths.root / f)
     result = run_readme(paths)
     assert result["blocks"] == sorted(RENDERERS)
     text = (paths.root / "README.md").read_text()
