@@ -15,6 +15,7 @@ from pathlib import Path
 
 from boneage.cnn import CnnConfig, run_cnn
 from boneage.core import Paths
+from cnn_speed import device_name          # benchmarks/ is on the path when this script runs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,13 +34,6 @@ def one_size(size, epochs, schedule, patience) -> dict:
                 epochs_run=row["epochs_run"][0], best_epoch=row["best_epochs"][0],
                 early_stopped=row["stopped_epochs"][0] is not None, train_minutes=round(row["train_minutes"]["mean"], 2),
                 floor=test["floor"]["label_noise_mae"], mae_over_floor=test["floor"]["mae_over_floor"])
-
-
-def device() -> str:
-    from boneage.train import has_gpu
-    if not has_gpu(): return f"CPU: {os.cpu_count()} cores"
-    import tensorflow as tf
-    return "GPU: " + tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0]).get("device_name", "?")
 
 
 def main():
@@ -67,7 +61,7 @@ def main():
               f"{r['mae_over_floor']:.2f}x floor  epochs {r['epochs_run']} (best {r['best_epoch']}, "
               f"{'early stopping' if r['early_stopped'] else 'epoch limit'})  {r['train_minutes']} min", flush=True)
     args.out.write_text(json.dumps(dict(arch="tunable_cnn", seed=42, epochs=args.epochs, schedule_epochs=args.schedule,
-                                        patience=args.patience, device=device(), rows=rows), indent=2) + "\n")
+                                        patience=args.patience, device=device_name(), rows=rows), indent=2) + "\n")
 
 
 if __name__ == "__main__":

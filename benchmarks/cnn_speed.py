@@ -50,6 +50,13 @@ def loop_rate(arch, size, ds, val, n, epochs=3):
     return n * (epochs - 1) / (times[-1] - times[0])
 
 
+def device_name() -> str:
+    "What the benchmark ran on: the GPU's name, or the CPU's core count."
+    if not has_gpu(): return f"CPU: {os.cpu_count()} cores"
+    import tensorflow as tf
+    return "GPU: " + tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0]).get("device_name", "?")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=64)
@@ -70,9 +77,7 @@ def main():
                          loop_overhead=round(bare / loop - 1, 3), inference_per_s=round(infer, 1)))
         print(f"{arch:<22} {rows[-1]['params']:>11,} params  fit {bare:7.1f} img/s  loop {loop:7.1f} img/s "
               f"(overhead {100 * rows[-1]['loop_overhead']:+.0f} %)  inference {infer:7.1f} img/s", flush=True)
-    import tensorflow as tf
-    device = "GPU: " + tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0]).get("device_name", "?") \
-        if has_gpu() else f"CPU: {os.cpu_count()} cores"
+    device = device_name()
     args.out.write_text(json.dumps(dict(size=args.size, batch=16, images_per_epoch=n, device=device,
                                         precision=resolve_precision("auto"), rows=rows), indent=2) + "\n")
 

@@ -33,16 +33,21 @@ def test_cnn_stage_on_smoke_data(stage_result):
     assert paths.figure("cnn_comparison.png").stat().st_size > 5_000 and paths.figure("cnn_test.png").exists()
 
 
-def test_cnn_chooses_on_validation_never_on_test(stage_result, monkeypatch, tmp_path):
-    "Two architectures with made-up predictions: one better on val, the other on test; the val one is chosen."
+def _scratch_project(stage_result, tmp_path):
     import shutil
-    import boneage.cnn as cnn
     from boneage.core import Paths
-    from boneage.preprocess import load_preprocessed
-    from boneage.zoo import build_model
     paths, _ = stage_result("cnn")
     root = Paths(tmp_path)
     for sub in ("data/data", "data/preprocess", "models/augment"): shutil.copytree(paths.root / sub, root.root / sub)
+    return root
+
+
+def test_cnn_chooses_on_validation_never_on_test(stage_result, monkeypatch, tmp_path):
+    "Two architectures with made-up predictions: one better on val, the other on test; the val one is chosen."
+    import boneage.cnn as cnn
+    from boneage.preprocess import load_preprocessed
+    from boneage.zoo import build_model
+    root = _scratch_project(stage_result, tmp_path)
     _, table = load_preprocessed(root.data("preprocess"))
     y = {s: table.boneage.to_numpy()[table.split.to_numpy() == s].astype(float) for s in ("val", "test")}
     tiny = build_model("tunable_cnn", 32, conv_blocks=3, filters=8)
@@ -56,15 +61,6 @@ def test_cnn_chooses_on_validation_never_on_test(stage_result, monkeypatch, tmp_
     assert d["chosen"] == "tunable_cnn" and d["chosen_seed"] == 42                # lowest val MAE, not lowest test MAE
     assert abs(d["test"]["overall"]["mae"] - 20.0) < 1e-6
     assert d["archs"]["resnet34_cbam"]["test_mae"]["mean"] < d["archs"]["tunable_cnn"]["test_mae"]["mean"]
-
-
-def _scratch_project(stage_result, tmp_path):
-    import shutil
-    from boneage.core import Paths
-    paths, _ = stage_result("cnn")
-    root = Paths(tmp_path)
-    for sub in ("data/data", "data/preprocess", "models/augment"): shutil.copytree(paths.root / sub, root.root / sub)
-    return root
 
 
 def test_cnn_equal_wall_clock_gives_each_arch_the_epochs_its_rate_fits(stage_result, monkeypatch, tmp_path):
