@@ -36,6 +36,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
             'boneage.cnn': { 'boneage.cnn.CnnConfig': ('cnn.html#cnnconfig', 'boneage/cnn.py'),
                              'boneage.cnn.CnnConfig.__post_init__': ('cnn.html#cnnconfig.__post_init__', 'boneage/cnn.py'),
                              'boneage.cnn.CnnConfig.train_config': ('cnn.html#cnnconfig.train_config', 'boneage/cnn.py'),
+                             'boneage.cnn.CnnConfig.tunable': ('cnn.html#cnnconfig.tunable', 'boneage/cnn.py'),
                              'boneage.cnn.TrainClock': ('cnn.html#trainclock', 'boneage/cnn.py'),
                              'boneage.cnn.TrainClock.__init__': ('cnn.html#trainclock.__init__', 'boneage/cnn.py'),
                              'boneage.cnn.TrainClock.on_epoch_begin': ('cnn.html#trainclock.on_epoch_begin', 'boneage/cnn.py'),

@@ -54,6 +54,10 @@ class CnnConfig:
                                      # minutes of training at the rate measured here (at most `epochs`); 0: `epochs`
     tune_trials: int = 0             # > 0: keras-tuner search of the tunable CNN on train/val first; 0: project 2's defaults
     tune_epochs: int = 12            # most epochs per trial (early stopping on val MAE ends sooner)
+    conv_blocks: int = 4             # the tunable CNN without a search: project 2's defaults (4 blocks of 16, 32, 48, 64
+    filters: int = 16                # filters, dense layers of 256 and 128 units, dropout 0.2); a search replaces them
+    dense_depth: int = 2
+    dropout: float = 0.2
 
     def __post_init__(self):
         unknown = [a for a in self.archs if a not in ARCHS]
@@ -62,7 +66,14 @@ class CnnConfig:
         if self.budget_min < 0: raise ValueError(f"budget_min must be >= 0, not {self.budget_min}")
         if self.tune_trials < 0 or self.tune_epochs < 1: raise ValueError("tune_trials must be >= 0 and tune_epochs >= 1")
         if self.tune_trials and "tunable_cnn" not in self.archs: raise ValueError("tune_trials searches the tunable CNN: add tunable_cnn to archs")
+        if min(self.conv_blocks, self.filters, self.dense_depth) < 1 or not 0 <= self.dropout < 1:
+            raise ValueError("conv_blocks, filters and dense_depth must be >= 1 and dropout in [0, 1)")
         self.train_config(self.seed)                    # an impossible schedule fails here, with TrainConfig's message
+
+    @property
+    def tunable(self) -> dict:
+        "The tunable CNN's four hyperparameters as set here (a search's values replace them)."
+        return dict(conv_blocks=self.conv_blocks, filters=self.filters, dense_depth=self.dense_depth, dropout=self.dropout)
 
     def train_config(self, seed: int, epochs: int | None = None) -> TrainConfig:
         """The training loop's settings for one run; `epochs` below `self.epochs` (a time budget) fits the schedule
@@ -221,7 +232,7 @@ def run_cnn(config: CnnConfig, paths: Paths, progress: bool = True) -> dict:
     data.update(n_train=int((split == "train").sum()), y_val=y["val"])
     aside = lambda k: split_datasets(images, table, config, load_augmenter(paths) if config.augment else None, config.seed + k)
     tuned = _tuned(config, lambda: aside(1))       # own batches and augmenter: the runs below see what they would without
-    data["arch_kwargs"] = {"tunable_cnn": tunable_cnn_kwargs(**tuned["values"])} if tuned else {}
+    data["arch_kwargs"] = {"tunable_cnn": tunable_cnn_kwargs(**(tuned["values"] if tuned else config.tunable))}
     budget = _budgets(config, lambda: aside(2), data["n_train"], data["arch_kwargs"])
     data["epochs"] = {a: b["epochs"] for a, b in budget.items()}
     runs = _runs(config, paths, data, list(config.archs), True, progress)
@@ -233,7 +244,7 @@ def run_cnn(config: CnnConfig, paths: Paths, progress: bool = True) -> dict:
     manifest = pd.read_csv(paths.data("data") / "manifest.csv", dtype={"id": str}).set_index("id")
     sa = manifest.loc[table.id[te], "skeletal_age"].to_numpy() if "skeletal_age" in manifest.columns else None
     details = dict(size=config.size, n_train=data["n_train"], n_val=len(y["val"]), n_test=len(y["test"]), seeds=config.seeds,
-                   budget_min=config.budget_min, budget=budget, tuned=tuned, archs=rows, chosen=chosen, chosen_seed=config.seed + runs[chosen].index(best), chosen_fit=best["fit"],
+                   budget_min=config.budget_min, budget=budget, tuned=tuned, tunable_cnn=tuned.get("values", config.tunable), archs=rows, chosen=chosen, chosen_seed=config.seed + runs[chosen].index(best), chosen_fit=best["fit"],
                    test=evaluate(y["test"], best["pred_test"], male, sa, n_boot=config.n_boot, seed=config.seed))
     if config.sex_ablation:
         details["sex_ablation"] = _sex_ablation(config, paths, data, chosen, runs[chosen], y["test"], progress)
