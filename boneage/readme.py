@@ -10,7 +10,8 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['RENDERERS', 'data_table', 'speed_table', 'preprocess_table', 'preprocess_speed_table', 'input_pipeline_table',
            'segment_table', 'regressors_table', 'preprocess_real_table', 'cnn_table', 'cnn_speed_table',
-           'cnn_resolution_table', 'fill_blocks', 'update_readme', 'run_readme']
+           'cnn_resolution_table', 'release_table', 'predict_hires_table', 'predict_speed_table', 'fill_blocks',
+           'update_readme', 'run_readme']
 
 # %% ../nbs/91_readme.ipynb #6a2f0dd8
 def _fmt(x, nd=1): return "–" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
@@ -141,6 +142,8 @@ def cnn_table(m: dict) -> str:
         t = m["tuned"]
         out += (f"keras-tuner search of the tunable CNN on train/val, {len(t['trials'])} trials: "
                 + ", ".join(f"{k} {v}" for k, v in t["values"].items()) + f" (best trial val MAE {t['trials'][0]['val_mae']:.1f}). ")
+    elif "tunable_cnn" in m["archs"] and m.get("tunable_cnn"):
+        out += "Tunable CNN settings: " + ", ".join(f"{k} {v}" for k, v in m["tunable_cnn"].items()) + ". "
     out += (f"Chosen on validation: {m['chosen']}, seed {m['chosen_seed']}: test MAE "
             f"{o['mae']:.1f} months [95 % CI {o['mae_ci'][0]:.1f}, {o['mae_ci'][1]:.1f}]")
     sexes = m["test"]["by_sex"]
@@ -171,6 +174,39 @@ def cnn_resolution_table(b: dict) -> str:
                                f"patience {b['patience']}), {b['device']}; the floor is label noise alone "
                                f"({b['rows'][0]['floor']:.1f} months). † ended by the epoch limit, not by early stopping.")
 
+def _ci(r) -> str: return f"{r['mae']:.1f} [{r['mae_ci'][0]:.1f}, {r['mae_ci'][1]:.1f}]" if "mae_ci" in r else f"{r['mae']:.1f}"
+
+def _by_start(d: dict) -> dict:
+    "Age bins or bands ('0-24', '180+', ...) in the order of their lower ends (JSON files keep keys sorted as text)."
+    return dict(sorted(d.items(), key=lambda kv: float(kv[0].split("-")[0].rstrip("+"))))
+
+def release_table(d: dict) -> str:
+    "Markdown table of a release's details: test MAE with CIs overall, by sex and age bin, and the intervals' coverage."
+    iv, cal, m, t = d["intervals"], d["meta"]["calibration"], d["meta"], d["test"]
+    lines = ["| test films | n | MAE (months) [95 % CI] |", "|---|---|---|", f"| all | {t['overall']['n']} | {_ci(t['overall'])} |"]
+    lines += [f"| {k} | {r['n']} | {_ci(r)} |" for k, r in {**t["by_sex"], **_by_start(t["by_age_bin"])}.items()]
+    level, lo, hi = 100 * (1 - cal["alpha"]), *[100 * c for c in iv["coverage_ci"]]
+    bands = ", ".join(f"{k}: {100 * v:.1f} % of {iv['n_by_band'][k]}" for k, v in _by_start(iv["coverage_by_band"]).items())
+    true = ", ".join(f"{k}: {100 * v:.1f} %" for k, v in _by_start(iv["coverage_by_true_band"]).items())
+    return "\n".join(lines) + (f"\n\n{m['arch']} (the cnn stage's choice on validation, seed {m['seed']}, {m['epochs_run']} epochs, best "
+                               f"{m['best_epoch']}) on {d['data']['name']}: validation MAE {d['val']['mae']:.1f}. {level:.0f} % split-conformal "
+                               f"intervals calibrated on the {d['n']['val']:,} validation films by band of predicted age cover "
+                               f"**{100 * iv['coverage']:.1f} %** [95 % CI {lo:.1f}, {hi:.1f}] of the {d['n']['test']:,} test films; mean width "
+                               + ("unbounded (too few validation films for this level)" if iv["mean_width"] is None else f"{iv['mean_width']:.1f} months")
+                               + f". By band of predicted age: {bands}; by band of true age: {true}.")
+
+def predict_hires_table(b: dict) -> str:
+    "Markdown table of benchmarks/predict_hires.py: the released model through `boneage predict` on full-size films."
+    lines = ["| rsna-hires films | n | MAE (months) [95 % CI] | bias | interval coverage | failed |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['films']} | {r['n']} | {_ci(r)} | {r['bias']:+.1f} | {100 * r['coverage']:.1f} % | {r['failed']} |" for r in b["rows"]]
+    return "\n".join(lines) + f"\n\nModel: `{b['model']}`, {100 * b['level']:.0f} % intervals."
+
+def predict_speed_table(b: dict) -> str:
+    "Markdown table of benchmarks/predict_speed.py: `boneage predict` end to end beside decoding and preprocessing alone."
+    return "\n".join(["| step | films/s |", "|---|---|", f"| read + preprocess (the floor) | {b['floor_per_s']:.1f} |",
+                      f"| `boneage predict`: read + preprocess + network + interval | {b['predict_per_s']:.1f} |"]) + (
+        f"\n\nThe {b['n']} raw rsna-hires films, model `{b['model']}` ({b['input_size']} px input), {b['device']}.")
+
 RENDERERS = {   # README block: (the JSON it is rendered from, renderer)
     "data": ("metrics/data_details.json", data_table),
     "preprocess": ("metrics/preprocess_details.json", preprocess_table),
@@ -185,8 +221,13 @@ RENDERERS = {   # README block: (the JSON it is rendered from, renderer)
     "cnn_rsna": ("metrics/cnn_rsna_lowres.json", cnn_table),
     "cnn_rsna_chosen": ("metrics/cnn_rsna_lowres_chosen.json", cnn_table),
     "cnn_tuned": ("metrics/cnn_tuned.json", cnn_table),
+    "cnn_rsna_wide": ("metrics/cnn_rsna_lowres_wide.json", cnn_table),
     "cnn_speed": ("benchmarks/cnn_speed.json", cnn_speed_table),
     "cnn_resolution": ("benchmarks/cnn_resolution.json", cnn_resolution_table),
+    "release": ("metrics/release_details.json", release_table),
+    "release_rsna": ("metrics/release_rsna_lowres.json", release_table),
+    "predict_hires": ("benchmarks/predict_hires.json", predict_hires_table),
+    "predict_speed": ("benchmarks/predict_speed.json", predict_speed_table),
 }
 
 # %% ../nbs/91_readme.ipynb #8c1a8a0c

@@ -37,17 +37,19 @@ def smoke_configs():
     from boneage.phantom import PhantomConfig
     from boneage.preprocess import PreprocessConfig
     from boneage.regressors import RegressorsConfig
+    from boneage.release import ReleaseConfig
     from boneage.segment import SegmentConfig
     return dict(phantom=PhantomConfig(grid_size=128), data=DataConfig(n_images=48, size=160), preprocess=PreprocessConfig(size=64),
                 augment=AugmentConfig(), kmeans=KMeansConfig(),
                 segment=SegmentConfig(models=["unet_bce", "ddunet_custom"], size=32, n_train=30, epochs=2, batch_size=8),
                 regressors=RegressorsConfig(folds=2, mlp_epochs=5, n_boot=100),
-                cnn=CnnConfig(archs=("tunable_cnn",), seeds=2, size=32, epochs=3, schedule_epochs=2, patience=1, min_epochs=0, batch_size=8, n_boot=100))
+                cnn=CnnConfig(archs=("tunable_cnn",), seeds=2, size=32, epochs=3, schedule_epochs=2, patience=1, min_epochs=0, batch_size=8, n_boot=100),
+                release=ReleaseConfig(alpha=0.5, min_band=3, gradcam_cases=2, n_boot=100))   # 50 %: finite on a few films
 
 UPSTREAM = {"phantom": [], "data": [], "preprocess": ["data"], "augment": ["data", "preprocess"], "kmeans": ["data", "preprocess"],
             "segment": ["data", "preprocess", "augment", "kmeans"], "regressors": ["data", "preprocess", "kmeans"],
-            "cnn": ["data", "preprocess", "augment"],
-            "readme": ["data", "preprocess", "augment", "kmeans", "segment", "regressors", "cnn"]}
+            "cnn": ["data", "preprocess", "augment"], "release": ["data", "preprocess", "augment", "cnn"],
+            "readme": ["data", "preprocess", "augment", "kmeans", "segment", "regressors", "cnn", "release"]}
 
 
 RESULTS = {}   # (smoke root, stage) -> what run_<stage> returned: each smoke stage trains once per session
@@ -57,7 +59,8 @@ def run_stage_function(stage, paths):
     "Call `run_<stage>` of its module with its smoke config (remembered for `stage_result`)."
     import importlib
     fn = getattr(importlib.import_module(f"boneage.{stage}"), f"run_{stage}")
-    RESULTS[(str(paths.root), stage)] = fn(smoke_configs()[stage], paths, progress=False)
+    extra = dict(preprocess_config=smoke_configs()["preprocess"]) if stage == "release" else {}   # travels with the model
+    RESULTS[(str(paths.root), stage)] = fn(smoke_configs()[stage], paths, progress=False, **extra)
     return RESULTS[(str(paths.root), stage)]
 
 

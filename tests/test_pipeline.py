@@ -73,7 +73,7 @@ def test_a_stage_run_is_quiet_and_its_report_reproducible(tmp_path):
 
 
 def test_importing_the_model_modules_prints_nothing():
-    r = subprocess.run([sys.executable, "-c", "import boneage.segment, boneage.regressors"], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-c", "import boneage.segment, boneage.regressors, boneage.release, boneage.gradcam"], capture_output=True, text=True,
                        env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}, timeout=300)
     assert r.returncode == 0 and r.stderr == "", r.stderr
 
@@ -82,7 +82,8 @@ SMOKE_PARAMS = {"phantom": {"grid_size": 128}, "data": {"n_images": 40, "size": 
                 "segment": {"models": ["ddunet_bce"], "size": 32, "n_train": 20, "epochs": 1},
                 "regressors": {"folds": 2, "mlp_epochs": 5, "n_boot": 50},
                 "cnn": {"seeds": 1, "size": 32, "epochs": 2, "schedule_epochs": 1, "min_epochs": 0, "patience": 1, "n_boot": 50,
-                        "sex_ablation": False}}
+                        "sex_ablation": False},
+                "release": {"n_boot": 50, "gradcam_cases": 2, "alpha": 0.5, "min_band": 3}}
 
 
 def _sh(cmd, cwd, timeout=900, quiet=False):

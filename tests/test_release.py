@@ -1,0 +1,125 @@
+"The release stage on smoke data, the released bundle, `predict_files` and `boneage predict` as a user runs it."
+import json
+from pathlib import Path
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import quiet_env
+
+
+def _bundle(paths):
+    from boneage.release import BoneAgeModel
+    return BoneAgeModel.load(paths.models("release") / "boneage.keras")
+
+
+def test_release_stage_on_smoke_data(stage_result):
+    from boneage.core import import_keras
+    keras = import_keras()
+    (paths, d), config = stage_result("release"), __import__("conftest").smoke_configs()["release"]
+    cal = d["meta"]["calibration"]
+    assert len(cal["q"]) == len(config.band_edges) + 1 and cal["alpha"] == config.alpha and all(np.isfinite(cal["q"]))
+    iv = d["intervals"]
+    assert 0 <= iv["coverage_ci"][0] <= iv["coverage"] <= iv["coverage_ci"][1] <= 1 and 0 < iv["mean_width"] < 500
+    assert "mae_ci" in d["test"]["overall"] and set(d["test"]["by_sex"]) <= {"female", "male"}
+    head = json.loads(paths.metrics("release").read_text())
+    assert set(head) == {"mae", "val_mae", "coverage"} and abs(head["mae"] - d["test"]["overall"]["mae"]) < 1e-3
+    # the bundle loads with safe_mode, and is the cnn stage's chosen model
+    model = keras.saving.load_model(paths.models("release") / "boneage.keras", safe_mode=True)
+    chosen = keras.saving.load_model(paths.models("cnn") / "best.keras", safe_mode=True)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), chosen.get_weights()))
+    card = (paths.models("release") / "MODEL_CARD.md").read_text()
+    assert f"Test MAE {d['test']['overall']['mae']:.1f}" in card and "Intended use" in card and "Terms" in card
+    assert paths.figure("gradcam.png").stat().st_size > 5_000
+
+
+def test_calibration_uses_validation_films_only(stage_result):
+    "The thresholds are those of the validation predictions (finite here), and the test films would give others."
+    from boneage.augment import make_dataset
+    from boneage.cnn import resized_cache
+    from boneage.preprocess import load_preprocessed
+    from boneage.release import fit_conformal
+    paths, d = stage_result("release")
+    bundle, cal = _bundle(paths), d["meta"]["calibration"]
+    images, table = load_preprocessed(paths.data("preprocess"))
+    images = resized_cache(images, bundle.size)
+    fit = {}
+    for s in ("val", "test"):
+        pred = bundle.model.predict(make_dataset(images, table, s, 64, None, shuffle=False), verbose=0).ravel()
+        fit[s] = fit_conformal(table.boneage.to_numpy()[table.split.to_numpy() == s], pred, cal["alpha"], cal["edges"], cal["min_band"])
+    assert all(np.isfinite(cal["q"])) and np.allclose(fit["val"]["q"], cal["q"], atol=1e-3) and fit["val"]["n"] == cal["n"]
+    assert not np.allclose(fit["test"]["q"], cal["q"], atol=1e-3)
+
+
+def test_predict_files_prepares_films_as_the_cache_and_reads_dicom_sex(stage_result, tmp_path):
+    "A film read from disk becomes the network input the training cache holds (to its 16-bit encoding)."
+    import cv2
+    from boneage.cnn import resized_cache
+    from boneage.images import read_image, write_dicom
+    from boneage.preprocess import load_preprocessed, preprocess
+    from boneage.release import predict_files
+    paths, _ = stage_result("release")
+    bundle = _bundle(paths)
+    images, table = load_preprocessed(paths.data("preprocess"))
+    cache = resized_cache(images, bundle.size)
+    manifest = pd.read_csv(paths.data("data") / "manifest.csv", dtype={"id": str}).set_index("id")
+    rows = np.flatnonzero(table.split.to_numpy() == "test")[:4]
+    files = [paths.resolve(manifest.loc[table.id[i], "path"]) for i in rows]
+    for f, i in zip(files, rows):
+        x, _ = bundle.model_input(read_image(f)[0])
+        assert np.abs(x - cache[i]).max() <= 1 / 65535 + 1e-6
+    male = table.male.to_numpy()[rows]
+    recs = [predict_files([f], bundle, sex=int(m), progress=False)[0] for f, m in zip(files, male)]
+    assert np.allclose([r["boneage_months"] for r in recs], bundle.predict(np.stack([cache[i] for i in rows]), male), atol=0.05)
+    assert all(r["interval_low"] <= r["boneage_months"] <= r["interval_high"] < 1e3 for r in recs)
+    # film_side: a film is squashed to that square first, as the rsna-lowres films were
+    film = read_image(files[0])[0]
+    bundle.meta["film_side"] = 50
+    x, _ = bundle.model_input(film)
+    squashed = preprocess(cv2.resize(film, (50, 50), interpolation=cv2.INTER_AREA), **bundle.meta["preprocess"]).image
+    assert np.abs(x - cv2.resize(squashed, (bundle.size, bundle.size), interpolation=cv2.INTER_AREA)).max() < 2e-3
+    bundle.meta["film_side"] = 0
+    # a DICOM carries the sex; a PNG without --sex fails with a line saying so
+    dcm = write_dicom(tmp_path / "film.dcm", film, patient_sex="M" if male[0] else "F")
+    r_dcm, r_png = predict_files([dcm, files[0]], bundle, sex=None, progress=False)
+    assert r_dcm["ok"] and r_dcm["sex_from"] == "DICOM header" and r_dcm["sex"] == ("M" if male[0] else "F")
+    assert not r_png["ok"] and "sex unknown" in r_png["error"] and str(files[0]) in r_png["error"]
+
+
+def _run(cmd, *args):
+    return subprocess.run([cmd, *map(str, args)], capture_output=True, text=True, env=quiet_env(), timeout=300)
+
+
+def test_cli_predict_goes_on_past_a_corrupt_film(stage_result, boneage_cmd, tmp_path, capsys):
+    from boneage.cli import main
+    paths, _ = stage_result("release")
+    manifest = pd.read_csv(paths.data("data") / "manifest.csv", dtype={"id": str})
+    films = tmp_path / "films"; films.mkdir()
+    for p in manifest[manifest.split == "test"].path[:2]: (films / paths.resolve(p).name).write_bytes(paths.resolve(p).read_bytes())
+    (films / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    model, cams = paths.models("release") / "boneage.keras", tmp_path / "cams"
+    # as a user runs it: the installed command in its own process
+    r = _run(boneage_cmd, "predict", films, "--sex", "f", "--model", model, "--gradcam", cams, "--csv", tmp_path / "out.csv", "--quiet")
+    assert r.returncode == 1 and "Traceback" not in r.stdout + r.stderr, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 3 and sum("error:" in l for l in lines) == 1
+    assert all("months" in l and "% interval" in l for l in lines if "broken" not in l)
+    assert "1 failed" in r.stderr and len(list(cams.glob("*_gradcam.png"))) == 2
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert len(out) == 3 and out.ok.sum() == 2
+    # --json: one record per film with its file name (overlays lying among the films are not films); the CSV may be
+    # replaced, another file may not
+    (films / "old_gradcam.png").write_bytes(next(cams.glob("*.png")).read_bytes())
+    assert main(["predict", str(films), "--sex", "M", "--model", str(model), "--json", "--csv", str(tmp_path / "out.csv"), "--quiet"]) == 1
+    recs = [json.loads(l) for l in capsys.readouterr().out.strip().splitlines()]
+    assert {Path(x["file"]).name for x in recs} == {p.name for p in films.iterdir()} - {"old_gradcam.png"} and sum(x["ok"] for x in recs) == 2
+    keep = tmp_path / "notes.csv"; keep.write_text("my,own\n1,2\n")
+    assert main(["predict", str(films), "--sex", "M", "--model", str(model), "--csv", str(keep), "--quiet"]) == 2
+    assert "not a previous prediction CSV" in capsys.readouterr().err and keep.read_text() == "my,own\n1,2\n"
+    # the overlays are never replaced: a second run writes none and says why
+    assert main(["predict", str(films), "--sex", "M", "--model", str(model), "--gradcam", str(cams), "--quiet"]) == 1
+    assert capsys.readouterr().out.count("exists; not overwritten") == 2
+    assert main(["predict", str(tmp_path / "nothing.png"), "--sex", "M", "--model", str(model), "--quiet"]) == 1
+    assert "nothing.png: error:" in capsys.readouterr().out
