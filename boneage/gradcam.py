@@ -89,12 +89,18 @@ def gradcam_overlay(film: np.ndarray, cam: np.ndarray, alpha: float = 0.4) -> np
     heat = cv2.applyColorMap(np.clip(cam * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_JET)
     return cv2.addWeighted(heat, alpha, grey, 1 - alpha, 0)
 
-def write_overlay(path, film, cam, alpha: float = 0.4) -> Path:
-    "Write the overlay as a PNG; refuses to replace an existing file (a user's file is never overwritten)."
+def write_overlay(path, film, cam, alpha: float = 0.4, min_side: int = 384) -> Path:
+    """Write the overlay as a PNG, enlarged to at least `min_side` px so a network's small input can be read;
+    refuses to replace an existing file (a user's file is never overwritten)."""
     path = Path(path)
     if path.exists(): raise FileExistsError(f"{path}: exists; not overwritten")
+    film, cam = np.asarray(film, np.float32), np.asarray(cam, np.float32)
+    k = max(1.0, min_side / max(film.shape))
+    if k > 1:
+        size = (round(film.shape[1] * k), round(film.shape[0] * k))
+        film, cam = cv2.resize(film, size, interpolation=cv2.INTER_CUBIC), cv2.resize(cam, size, interpolation=cv2.INTER_LINEAR)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), gradcam_overlay(film, cam, alpha)): raise OSError(f"{path}: cannot be written")
+    if not cv2.imwrite(str(path), gradcam_overlay(np.clip(film, 0, 1), np.clip(cam, 0, 1), alpha)): raise OSError(f"{path}: cannot be written")
     return path
 
 # %% ../nbs/14_gradcam.ipynb #75e47207
