@@ -8,7 +8,7 @@ Two timings in one process, on the same films, after one warm-up film:
 Prints films per second and writes benchmarks/predict_speed.json.
 Run: python benchmarks/predict_speed.py [--model boneage/released/boneage_cnn.keras] [--repeat 2]
 """
-import argparse, json, os, platform, sys, time
+import argparse, json, sys, time
 from pathlib import Path
 
 import pandas as pd
@@ -17,11 +17,7 @@ from boneage.cli import default_model
 from boneage.core import shared_data_dir
 from boneage.images import read_image
 from boneage.release import BoneAgeModel, predict_files
-
-
-def device() -> str:
-    from boneage.train import has_gpu
-    return f"{platform.machine()}, {os.cpu_count()} CPU cores, " + ("a GPU present (the network may run on it)" if has_gpu() else "no GPU")
+from cnn_speed import device_name          # benchmarks/ is on the path when this script runs
 
 
 def best_rate(fn, n, repeat) -> float:
@@ -47,7 +43,7 @@ def main():
     floor = best_rate(lambda: [bundle.model_input(read_image(f)[0]) for f in files], len(files), args.repeat)
     rate = best_rate(lambda: predict_files(files, bundle, sex=1, progress=False), len(files), args.repeat)
     out = dict(n=len(files), floor_per_s=round(floor, 2), predict_per_s=round(rate, 2), network_share=round(1 - rate / floor, 3),
-               model=str(args.model or "boneage/released/boneage_cnn.keras"), input_size=bundle.size, device=device())
+               model=str(args.model or "boneage/released/boneage_cnn.keras"), input_size=bundle.size, device=device_name())
     print("| step | films/s |\n|---|---|")
     print(f"| read + preprocess (floor) | {floor:.1f} |\n| boneage predict (read + preprocess + network + interval) | {rate:.1f} |")
     path = Path(__file__).with_suffix(".json")

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from .augment import make_dataset
-from .cnn import resized_cache
+from .cnn import predict_split, resized_cache
 from .core import BoneageError, Paths, import_keras, save_keras, seed_everything, write_json
 from .evaluate import age_metrics, evaluate
 from .gradcam import GradCam, gradcam_figure, write_overlay
@@ -217,7 +217,7 @@ def _split_predictions(bundle: BoneAgeModel, images, table) -> dict:
     out = {}
     for s in ("val", "test"):
         rows = table.split.to_numpy() == s
-        pred = np.asarray(bundle.model.predict(make_dataset(images, table, s, 64, None, shuffle=False), verbose=0), float).ravel()
+        pred, _ = predict_split(bundle.model, make_dataset(images, table, s, 64, None, shuffle=False))
         out[s] = (table.boneage.to_numpy()[rows].astype(float), pred, table.male.to_numpy()[rows].astype(int))
     return out
 
