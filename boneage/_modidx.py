@@ -50,6 +50,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'boneage.cervical._rounded': ('cervical.html#_rounded', 'boneage/cervical.py'),
                                   'boneage.cervical._scene': ('cervical.html#_scene', 'boneage/cervical.py'),
                                   'boneage.cervical._show': ('cervical.html#_show', 'boneage/cervical.py'),
+                                  'boneage.cervical._smooth': ('cervical.html#_smooth', 'boneage/cervical.py'),
                                   'boneage.cervical._stage_anatomy': ('cervical.html#_stage_anatomy', 'boneage/cervical.py'),
                                   'boneage.cervical.body_outline': ('cervical.html#body_outline', 'boneage/cervical.py'),
                                   'boneage.cervical.c2_outline': ('cervical.html#c2_outline', 'boneage/cervical.py'),
