@@ -11,7 +11,8 @@ keras = import_keras()
 L, ops = keras.layers, keras.ops
 
 # %% auto #0
-__all__ = ['keras', 'L', 'ops', 'EPS', 'unet_project1', 'ddunet', 'bce_loss', 'SoftDiceLoss', 'DiceBootstrapLoss']
+__all__ = ['keras', 'L', 'ops', 'EPS', 'register', 'unet_project1', 'ddunet', 'bce_loss', 'SoftDiceLoss', 'BootstrapLoss',
+           'GeneralisedCELoss', 'SymmetricCELoss']
 
 # %% ../nbs/08_ddunet.ipynb #b2e69af1
 def unet_project1(size=256, channels=1) -> keras.Model:
@@ -71,37 +72,65 @@ def ddunet(size=256, channels=1, growth=12, blocks=(3, 4, 5, 6), bottleneck=8, s
 
 # %% ../nbs/08_ddunet.ipynb #31efea26
 EPS = 1e-7
+register = keras.saving.register_keras_serializable(package="boneage")
 
 def _flat(y):
     return ops.reshape(ops.cast(y, "float32"), (ops.shape(y)[0], -1))
 
-@keras.saving.register_keras_serializable(package="boneage")
+def _pixel_bce(t, p): return -(t * ops.log(p) + (1 - t) * ops.log(1 - p))
+
+def _soft_dice(y, p, smooth):
+    return (2 * ops.sum(y * p, axis=1) + smooth) / (ops.sum(y, axis=1) + ops.sum(p, axis=1) + smooth)
+
+def _labelled_prob(y, p): return y * p + (1 - y) * (1 - p)   # probability of the labelled class
+
+@register
 def bce_loss(y_true, y_pred):
     "Binary cross-entropy, mean over pixels and images."
-    p = ops.clip(_flat(y_pred), EPS, 1 - EPS)
-    y = _flat(y_true)
-    return ops.mean(-(y * ops.log(p) + (1 - y) * ops.log(1 - p)))
+    return ops.mean(_pixel_bce(_flat(y_true), ops.clip(_flat(y_pred), EPS, 1 - EPS)))
 
-@keras.saving.register_keras_serializable(package="boneage")
+@register
 class SoftDiceLoss(keras.losses.Loss):
     "1 - soft Dice per image, averaged over the batch."
     def __init__(self, smooth=1.0, name="soft_dice", **kw):
         super().__init__(name=name, **kw); self.smooth = smooth
-    def call(self, y_true, y_pred):
-        y, p = _flat(y_true), _flat(y_pred)
-        dice = (2 * ops.sum(y * p, axis=1) + self.smooth) / (ops.sum(y, axis=1) + ops.sum(p, axis=1) + self.smooth)
-        return 1 - dice
+    def call(self, y_true, y_pred): return 1 - _soft_dice(_flat(y_true), _flat(y_pred), self.smooth)
     def get_config(self): return {**super().get_config(), "smooth": self.smooth}
 
-@keras.saving.register_keras_serializable(package="boneage")
-class DiceBootstrapLoss(keras.losses.Loss):
-    "Soft Dice + soft-bootstrapped BCE (target beta*y + (1-beta)*stop_gradient(p)): for noisy pseudo-labels."
-    def __init__(self, beta=0.8, smooth=1.0, name="dice_bootstrap", **kw):
-        super().__init__(name=name, **kw); self.beta, self.smooth = beta, smooth
+# %% ../nbs/08_ddunet.ipynb #b007a001
+@register
+class BootstrapLoss(keras.losses.Loss):
+    "Bootstrapped BCE (Reed et al. 2015), `hard` or `soft` (gradient through p), plus `dice_weight` x soft Dice."
+    def __init__(self, beta=0.8, mode="hard", dice_weight=0.0, smooth=1.0, name="bootstrap", **kw):
+        if mode not in ("hard", "soft"): raise ValueError(f"bootstrap mode must be 'hard' or 'soft', not {mode!r}")
+        super().__init__(name=name, **kw)
+        self.beta, self.mode, self.dice_weight, self.smooth = beta, mode, dice_weight, smooth
     def call(self, y_true, y_pred):
         y, p = _flat(y_true), ops.clip(_flat(y_pred), EPS, 1 - EPS)
-        dice = (2 * ops.sum(y * p, axis=1) + self.smooth) / (ops.sum(y, axis=1) + ops.sum(p, axis=1) + self.smooth)
-        t = self.beta * y + (1 - self.beta) * ops.stop_gradient(p)
-        bce = ops.mean(-(t * ops.log(p) + (1 - t) * ops.log(1 - p)), axis=1)
-        return (1 - dice) + bce
-    def get_config(self): return {**super().get_config(), "beta": self.beta, "smooth": self.smooth}
+        z = ops.stop_gradient(ops.cast(p > 0.5, p.dtype)) if self.mode == "hard" else p
+        loss = ops.mean(_pixel_bce(self.beta * y + (1 - self.beta) * z, p), axis=1)
+        return loss + self.dice_weight * (1 - _soft_dice(y, p, self.smooth)) if self.dice_weight else loss
+    def get_config(self):
+        return {**super().get_config(), "beta": self.beta, "mode": self.mode, "dice_weight": self.dice_weight, "smooth": self.smooth}
+
+@register
+class GeneralisedCELoss(keras.losses.Loss):
+    "Generalised cross-entropy (Zhang & Sabuncu 2018): (1 - p_y^q) / q, mean over pixels."
+    def __init__(self, q=0.7, name="gce", **kw):
+        if not 0 < q <= 1: raise ValueError(f"GCE q must be in (0, 1], not {q}")
+        super().__init__(name=name, **kw); self.q = q
+    def call(self, y_true, y_pred):
+        py = _labelled_prob(_flat(y_true), ops.clip(_flat(y_pred), EPS, 1 - EPS))
+        return ops.mean((1 - ops.power(py, self.q)) / self.q, axis=1)
+    def get_config(self): return {**super().get_config(), "q": self.q}
+
+@register
+class SymmetricCELoss(keras.losses.Loss):
+    "Symmetric cross-entropy (Wang et al. 2019): alpha * BCE + beta * reverse CE with log 0 := A."
+    def __init__(self, alpha=0.1, beta=1.0, A=-4.0, name="sce", **kw):
+        super().__init__(name=name, **kw); self.alpha, self.beta, self.A = alpha, beta, A
+    def call(self, y_true, y_pred):
+        y, p = _flat(y_true), ops.clip(_flat(y_pred), EPS, 1 - EPS)
+        rce = -self.A * (1 - _labelled_prob(y, p))
+        return ops.mean(self.alpha * _pixel_bce(y, p) + self.beta * rce, axis=1)
+    def get_config(self): return {**super().get_config(), "alpha": self.alpha, "beta": self.beta, "A": self.A}

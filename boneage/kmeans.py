@@ -16,16 +16,18 @@ from sklearn.cluster import KMeans
 from tqdm.auto import tqdm
 
 from .core import BoneageError, Paths, write_json
-from .preprocess import load_preprocessed
+from .preprocess import hand_mask, load_preprocessed
 
 # %% auto #0
-__all__ = ['FEATURES', 'RULES', 'kmeans_mask', 'KMeansConfig', 'kmeans_settings', 'run_kmeans']
+__all__ = ['FEATURES', 'RULES', 'REGIONS', 'clean_mask', 'kmeans_mask', 'KMeansConfig', 'kmeans_settings', 'run_kmeans']
 
 # %% ../nbs/07_kmeans.ipynb #492072d5
-FEATURES = ("intensity", "intensity+position", "intensity+texture")
+FEATURES = ("intensity", "intensity+position", "intensity+texture", "intensity+contrast")
 RULES = ("brightest", "above_mean")
+REGIONS = ("image", "hand")
 
 def _features(img, features, position_weight=0.5):
+    "Per-pixel feature columns (H*W, d) of a grey image."
     x = img.astype(np.float32)
     cols = [x.ravel()]
     if features == "intensity+position":
@@ -35,32 +37,55 @@ def _features(img, features, position_weight=0.5):
     elif features == "intensity+texture":
         m = cv2.blur(x, (5, 5)); m2 = cv2.blur(x * x, (5, 5))
         cols.append(np.sqrt(np.maximum(m2 - m * m, 0)).ravel() * 2)
+    elif features == "intensity+contrast":
+        cols.append(2 * (x - cv2.GaussianBlur(x, (0, 0), max(x.shape) / 32)).ravel())
     elif features != "intensity": raise BoneageError(f"kmeans features must be one of {FEATURES}, not {features!r}")
     return np.stack(cols, 1)
 
-def kmeans_mask(img, k=5, n_bone=2, features="intensity", rule="brightest", sample=4096, n_init=4, seed=42) -> np.ndarray:
-    "Binary bone pseudo-mask of a grey image in [0, 1] by per-image K-Means."
+def clean_mask(mask, min_fraction=0.0005) -> np.ndarray:
+    "A 3x3 opening, then the connected pieces smaller than `min_fraction` of the image dropped."
+    m = cv2.morphologyEx(np.asarray(mask, np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    keep = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= min_fraction * m.size)
+    return np.isin(labels, keep[keep > 0])
+
+# %% ../nbs/07_kmeans.ipynb #4a3e0001
+def _check(k, n_bone, features, rule, region):
     if rule not in RULES: raise BoneageError(f"kmeans rule must be one of {RULES}, not {rule!r}")
+    if region not in REGIONS: raise BoneageError(f"kmeans region must be one of {REGIONS}, not {region!r}")
+    if features not in FEATURES: raise BoneageError(f"kmeans features must be one of {FEATURES}, not {features!r}")
     if not 1 <= n_bone < k: raise BoneageError(f"n_bone must be between 1 and k - 1 (k = {k}), not {n_bone}")
+
+def kmeans_mask(img, k=5, n_bone=2, features="intensity", rule="brightest", sample=4096, n_init=4, seed=42,
+                region="image", cleanup=False) -> np.ndarray:
+    "Binary bone pseudo-mask of a grey image in [0, 1] by per-image K-Means (on the whole image or inside the hand)."
+    _check(k, n_bone, features, rule, region)
     img = np.asarray(img, np.float32)
-    f = _features(img, features)
+    inside = hand_mask(img)[0].ravel() if region == "hand" else np.ones(img.size, bool)
+    f = _features(img, features)[inside]
+    if len(f) <= k: return np.zeros(img.shape, bool)
     rng = np.random.default_rng(seed)
     fit = f[rng.choice(len(f), min(sample, len(f)), replace=False)] if sample and sample < len(f) else f
-    km = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(fit)
-    labels = km.predict(f)
-    means = np.array([img.ravel()[labels == c].mean() if (labels == c).any() else -1 for c in range(k)])
-    bone = np.argsort(means)[-n_bone:] if rule == "brightest" else np.flatnonzero(means > img.mean())
-    return np.isin(labels, bone).reshape(img.shape)
+    labels = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(fit).predict(f)
+    vals = img.ravel()[inside]
+    means = np.array([vals[labels == c].mean() if (labels == c).any() else -1 for c in range(k)])
+    bone = np.argsort(means)[-n_bone:] if rule == "brightest" else np.flatnonzero(means > vals.mean())
+    mask = np.zeros(img.size, bool)
+    mask[inside] = np.isin(labels, bone)
+    mask = mask.reshape(img.shape)
+    return clean_mask(mask) if cleanup else mask
 
 # %% ../nbs/07_kmeans.ipynb #6165d91f
 @dataclass
 class KMeansConfig:
     "Settings of the `kmeans` stage (params.yaml section `kmeans`)."
     seed: int = 42
-    k: int = 5
-    n_bone: int = 2                  # the n brightest clusters are bone (rule brightest)
-    features: str = "intensity"      # intensity | intensity+position | intensity+texture
+    region: str = "hand"             # image (project 1) | hand (cluster the hand's pixels only)
+    k: int = 2
+    n_bone: int = 1                  # the n brightest clusters are bone (rule brightest)
+    features: str = "intensity"      # intensity | intensity+position | intensity+texture | intensity+contrast
     rule: str = "brightest"          # brightest | above_mean
+    cleanup: bool = True             # 3x3 opening, small pieces dropped
     sample: int = 4096               # pixels the model is fit on (then every pixel is assigned)
     n_init: int = 4
 
@@ -83,6 +108,6 @@ def run_kmeans(config: KMeansConfig, paths: Paths, progress: bool = True) -> dic
     details = dict(n=len(masks), foreground_mean=fg.mean() if len(fg) else None, foreground_sd=fg.std() if len(fg) else None, **settings)
     write_json(paths.details("kmeans"), details)
     write_json(paths.metrics("kmeans"), dict(foreground=details["foreground_mean"]))
-    print(f"kmeans: {len(masks):,} training pseudo-masks (k = {config.k}, {config.features}, {config.rule}), "
+    print(f"kmeans: {len(masks):,} training pseudo-masks ({config.region}, k = {config.k}, {config.features}, {config.rule}), "
           f"mean foreground {100 * (details['foreground_mean'] or 0):.1f} %")
     return details

@@ -14,37 +14,68 @@ import pandas as pd
 
 from .augment import load_augmenter, make_segmentation_dataset
 from .core import Paths, import_keras, save_keras, seed_everything, write_json
-from .ddunet import DiceBootstrapLoss, bce_loss, ddunet, unet_project1
+from .ddunet import BootstrapLoss, GeneralisedCELoss, SymmetricCELoss, bce_loss, ddunet, unet_project1
 from .evaluate import paired_difference, score_masks, summarise_masks
 from .kmeans import kmeans_mask, kmeans_settings
 from .preprocess import load_preprocessed, to_model_frame
+from .train import WarmupCosine
 
 keras = import_keras()
 
 # %% auto #0
-__all__ = ['keras', 'SEGMENT_MODELS', 'resize_stack', 'fit_segmenter', 'predict_masks', 'overlay', 'segmentation_figure',
-           'SegmentConfig', 'run_segment']
+__all__ = ['keras', 'SEGMENT_MODELS', 'KMEANS_LABEL', 'resize_stack', 'fit_segmenter', 'predict_masks', 'recalibrate_batchnorm',
+           'overlay', 'segmentation_figure', 'SegmentConfig', 'load_segmenter', 'true_masks', 'run_segment']
 
 # %% ../nbs/09_segment.ipynb #66cee6c6
 def resize_stack(x, size, interpolation=cv2.INTER_AREA):
     "Every image of a stack resized to `size` x `size` (float32)."
     return np.stack([cv2.resize(np.asarray(a, np.float32), (size, size), interpolation=interpolation) for a in x])
 
-def fit_segmenter(model, loss, train_ds, x_val, y_val, epochs=5, lr=1e-3, patience=3, live_dir=None) -> dict:
-    "Train a segmentation model on (pseudo-)masks; early stopping on the validation loss, best weights restored."
-    model.compile(keras.optimizers.Adam(lr), loss=loss, metrics=[keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")])
-    cbs = [keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True)]
+def fit_segmenter(model, loss, train_ds, x_val, y_val, epochs=40, lr=1e-3, patience=4, min_epochs=6,
+                  schedule_epochs=20, live_dir=None) -> dict:
+    """Train a segmentation model on (pseudo-)masks: Adam with a one-epoch warm-up and a cosine decay over
+    `schedule_epochs` to 5 % of `lr` (then flat, so early stopping can fire); early stopping on the validation
+    loss, not counted before `min_epochs`; the best weights restored. Returns the history and when it stopped."""
+    steps = int(train_ds.cardinality())
+    rate = WarmupCosine(lr, total_steps=max(schedule_epochs, 1) * steps, warmup_steps=steps, alpha=0.05)
+    model.compile(keras.optimizers.Adam(rate), loss=loss, metrics=[keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")])
+    stop = keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True, start_from_epoch=min_epochs)
+    cbs = [stop]
     if live_dir is not None:
         from dvclive import Live
         from dvclive.keras import DVCLiveCallback
         cbs.append(DVCLiveCallback(live=Live(str(live_dir), save_dvc_exp=False, dvcyaml=None, report=None)))
     val = (np.asarray(x_val, np.float32)[..., None], np.asarray(y_val, np.float32)[..., None])
-    return model.fit(train_ds, validation_data=val, epochs=epochs, callbacks=cbs, verbose=0).history
+    hist = model.fit(train_ds, validation_data=val, epochs=epochs, callbacks=cbs, verbose=0).history
+    return dict(history=hist, epochs_run=len(hist["loss"]), best_epoch=int(np.argmin(hist["val_loss"])) + 1,
+                stopped_early=bool(stop.stopped_epoch > 0), best_val_loss=float(np.min(hist["val_loss"])))
 
 def predict_masks(model, x, out_size, batch_size=16) -> np.ndarray:
     "Bone probabilities for images `x` (N, S, S), resized to `out_size`."
     p = np.asarray(model.predict(np.asarray(x, np.float32)[..., None], batch_size=batch_size, verbose=0))[..., 0]
     return resize_stack(p, out_size, cv2.INTER_LINEAR)
+
+# %% ../nbs/09_segment.ipynb #5e9a0002
+def _batchnorms(layer) -> list:
+    "Every BatchNormalization layer inside `layer`, nested models included."
+    if isinstance(layer, keras.layers.BatchNormalization): return [layer]
+    return [b for sub in getattr(layer, "layers", []) for b in _batchnorms(sub)]
+
+def recalibrate_batchnorm(model, x, batch_size=32) -> int:
+    "Re-estimate every BatchNorm layer's moving statistics on images `x` (N, S, S); returns how many layers."
+    bns = _batchnorms(model)
+    saved = [b.momentum for b in bns]
+    for b in bns:
+        b.moving_mean.assign(np.zeros(b.moving_mean.shape, "float32"))
+        b.moving_variance.assign(np.zeros(b.moving_variance.shape, "float32"))
+    x, seen = np.asarray(x, np.float32)[..., None], 0
+    for start in range(0, len(x), batch_size):
+        batch = x[start:start + batch_size]
+        for b in bns: b.momentum = seen / (seen + len(batch))   # new = old * seen/(seen+n) + batch * n/(seen+n)
+        model(batch, training=True)
+        seen += len(batch)
+    for b, m in zip(bns, saved): b.momentum = m
+    return len(bns)
 
 # %% ../nbs/09_segment.ipynb #e0e20748
 def overlay(img, mask, colour=(1.0, 0.2, 0.2), alpha=0.45):
@@ -73,27 +104,43 @@ def segmentation_figure(images, columns: dict, path, title):
     return Path(path)
 
 # %% ../nbs/09_segment.ipynb #9e7b65bf
+def _ddunet(c): return ddunet(c.size, growth=c.growth)
+
 SEGMENT_MODELS = {   # key: (label, network builder, loss builder)
     "unet_bce": ("U-Net (project 1) + BCE", lambda c: unet_project1(c.size), lambda c: bce_loss),
-    "ddunet_bce": ("DDU-Net + BCE", lambda c: ddunet(c.size, growth=c.growth), lambda c: bce_loss),
-    "ddunet_custom": ("DDU-Net + Dice-bootstrap", lambda c: ddunet(c.size, growth=c.growth), lambda c: DiceBootstrapLoss(beta=c.beta)),
+    "ddunet_bce": ("DDU-Net + BCE", _ddunet, lambda c: bce_loss),
+    "ddunet_dice_bootstrap": ("DDU-Net + Dice + hard bootstrap", _ddunet, lambda c: BootstrapLoss(c.beta, "hard", dice_weight=1.0)),
+    "ddunet_bootstrap": ("DDU-Net + hard bootstrap", _ddunet, lambda c: BootstrapLoss(c.beta, "hard")),
+    "ddunet_soft_bootstrap": ("DDU-Net + soft bootstrap", _ddunet, lambda c: BootstrapLoss(c.beta, "soft")),
+    "ddunet_gce": ("DDU-Net + GCE", _ddunet, lambda c: GeneralisedCELoss(c.q)),
+    "ddunet_sce": ("DDU-Net + SCE", _ddunet, lambda c: SymmetricCELoss()),
 }
 
 @dataclass
 class SegmentConfig:
     "Settings of the `segment` stage (params.yaml section `segment`)."
     seed: int = 42
-    models: list[str] = field(default_factory=lambda: list(SEGMENT_MODELS))
-    size: int = 64                   # training resolution (GPU profile: 256)
+    models: list[str] = field(default_factory=lambda: ["ddunet_bce", "ddunet_gce"])
+    seeds: int = 1                   # training seeds per method (seed, seed + 1, ...)
+    size: int = 64                   # training resolution
     n_train: int = 200               # training films used, 0 = all
-    epochs: int = 5                  # most epochs; early stopping may end sooner
-    patience: int = 3                # epochs without a better validation loss before stopping
+    epochs: int = 30                 # most epochs; early stopping ends sooner
+    schedule_epochs: int = 10        # warm-up + cosine over these, then the rate stays at 5 % of lr
+    patience: int = 3                # epochs without a better validation (pseudo-mask) loss before stopping
+    min_epochs: int = 4              # early stopping does not count before this epoch
     batch_size: int = 8
     lr: float = 0.001
-    beta: float = 0.8                # bootstrap weight of the pseudo-label in the custom loss
+    beta: float = 0.8                # bootstrap weight of the pseudo-label
+    q: float = 0.7                   # GCE exponent
     growth: int = 12                 # DDU-Net growth rate
     val_fraction: float = 0.15       # of the training films, pseudo-masks for early stopping and the choice
     augment: bool = True             # train through the augment stage's augmenter
+    recalibrate_bn: bool = True      # re-estimate BatchNorm statistics on the training films after training
+
+# %% ../nbs/09_segment.ipynb #5e9a0005
+def load_segmenter(path):
+    "A saved segmentation network, loaded with `safe_mode` (this module registers its losses)."
+    return keras.saving.load_model(Path(path), safe_mode=True)
 
 # %% ../nbs/09_segment.ipynb #48b323e4
 def _pseudo_labelled(config: SegmentConfig, paths: Paths, images, table):
@@ -108,7 +155,7 @@ def _pseudo_labelled(config: SegmentConfig, paths: Paths, images, table):
     y = (resize_stack(pseudo[order], config.size) > 0.5).astype("float32")
     return x[n_val:], y[n_val:], x[:n_val], y[:n_val]
 
-def _true_masks(paths: Paths, table, rows, S):
+def true_masks(paths: Paths, table, rows, S):
     "The phantom's true bone masks of `rows` in the preprocess model frame, or None for real data."
     manifest = pd.read_csv(paths.data("data") / "manifest.csv", dtype={"id": str}).set_index("id")
     if "bone_mask" not in manifest.columns: return None
@@ -116,64 +163,100 @@ def _true_masks(paths: Paths, table, rows, S):
                                     (r.x0, r.y0, r.x1, r.y1), S) > 0 for r in table.iloc[rows].itertuples()])
 
 # %% ../nbs/09_segment.ipynb #f784a830
-def _train_networks(config: SegmentConfig, paths: Paths, data, x_test, S) -> tuple[dict, dict]:
-    "Train each chosen network on the pseudo-masks; returns test probabilities (at S px) and training info by label."
+def _train_one(config: SegmentConfig, paths: Paths, key: str, seed: int, data, augmenter):
+    "One network of method `key`, trained with `seed` on the pseudo-masks: the model and what its training did."
+    _, build, loss = SEGMENT_MODELS[key]
     x_fit, y_fit, x_val, y_val = data
+    seed_everything(seed)
+    model = build(config)
+    ds = make_segmentation_dataset(x_fit, y_fit, config.batch_size, augmenter, seed=seed)
+    fit = fit_segmenter(model, loss(config), ds, x_val, y_val, config.epochs, config.lr, config.patience,
+                        config.min_epochs, config.schedule_epochs, paths.live("segment") / f"{key}_seed{seed}")
+    val_dice = lambda: float(score_masks(predict_masks(model, x_val, config.size) >= 0.5, y_val > 0.5).dice.mean())
+    run = dict(seed=seed, **{k: fit[k] for k in ("epochs_run", "best_epoch", "stopped_early", "best_val_loss")})
+    if config.recalibrate_bn:
+        run["val_pseudo_dice_before_bn"] = val_dice()
+        recalibrate_batchnorm(model, x_fit)
+    run["val_pseudo_dice"] = val_dice()
+    return model, run
+
+def _train_networks(config: SegmentConfig, paths: Paths, data, x_test, S) -> tuple[dict, dict]:
+    "Each method trained `seeds` times: its test probabilities (at S px, one stack per seed) and training info, by label."
     unknown = set(config.models) - set(SEGMENT_MODELS)
     if unknown: raise ValueError(f"unknown segment models {sorted(unknown)}; choose from {', '.join(SEGMENT_MODELS)}")
     augmenter = load_augmenter(paths) if config.augment else None
     preds, info = {}, {}
     for key in config.models:
-        label, build, loss = SEGMENT_MODELS[key]
-        seed_everything(config.seed)
-        model = build(config)
-        ds = make_segmentation_dataset(x_fit, y_fit, config.batch_size, augmenter, seed=config.seed)
-        hist = fit_segmenter(model, loss(config), ds, x_val, y_val, config.epochs, config.lr, config.patience, paths.live("segment") / key)
-        val_dice = score_masks(predict_masks(model, x_val, config.size) >= 0.5, y_val > 0.5).dice.mean()
-        info[label] = dict(key=key, params=model.count_params(), epochs_run=len(hist["loss"]),
-                           best_epoch=int(np.argmin(hist["val_loss"])) + 1, best_val_loss=min(hist["val_loss"]),
-                           val_pseudo_dice=val_dice)
-        save_keras(model, paths.models("segment") / f"{key}.keras")
-        preds[label] = predict_masks(model, resize_stack(x_test, config.size), S)
+        label, runs = SEGMENT_MODELS[key][0], []
+        preds[label] = []
+        for seed in range(config.seed, config.seed + config.seeds):
+            model, run = _train_one(config, paths, key, seed, data, augmenter)
+            save_keras(model, paths.models("segment") / f"{key}_seed{seed}.keras")
+            preds[label].append(predict_masks(model, resize_stack(x_test, config.size), S))
+            runs.append(run)
+        vd = [r["val_pseudo_dice"] for r in runs]
+        info[label] = dict(key=key, params=model.count_params(), runs=runs, val_pseudo_dice=float(np.mean(vd)),
+                           val_pseudo_dice_sd=float(np.std(vd, ddof=1)) if len(vd) > 1 else None)
     return preds, info
 
 # %% ../nbs/09_segment.ipynb #e6e212da
+KMEANS_LABEL = "K-Means (pseudo-labels)"
+
+def _seed_summary(per_seed: list, seed) -> tuple[pd.DataFrame, dict]:
+    "Per-film scores averaged over a method's seeds, their summary, and the mean and sd over seeds of its mean Dice."
+    films = sum(per_seed) / len(per_seed)
+    means = [float(s.dice.mean()) for s in per_seed]
+    return films, dict(summarise_masks(films, seed), seeds=len(means), dice_seed_mean=float(np.mean(means)),
+                       dice_seed_sd=float(np.std(means, ddof=1)) if len(means) > 1 else None)
+
 def _score(preds: dict, truth, size, S, seed) -> dict:
-    "Every method against the true masks, at the training size (primary) and at the preprocess size."
+    """Every method (a list of probability stacks, one per seed) against the true masks, at the training size
+    (primary) and at the preprocess size; a network's per-film scores are averaged over its seeds."""
     at = lambda masks, n: resize_stack(np.asarray(masks, np.float32), n) >= 0.5
-    scores = {label: score_masks(at(p, size), at(truth, size)) for label, p in preds.items()}
-    return dict(scores=scores, test={label: summarise_masks(s, seed) for label, s in scores.items()},
-                test_at_preprocess_size={label: summarise_masks(score_masks(at(p, S), truth), seed) for label, p in preds.items()})
+    small = at(truth, size)
+    scores, test, full = {}, {}, {}
+    for label, stacks in preds.items():
+        scores[label], test[label] = _seed_summary([score_masks(at(p, size), small) for p in stacks], seed)
+        full[label] = _seed_summary([score_masks(at(p, S), truth) for p in stacks], seed)[1]
+    return dict(scores=scores, test=test, test_at_preprocess_size=full)
+
+# %% ../nbs/09_segment.ipynb #5e9a0006
+def _runs_line(info: dict) -> str:
+    runs = [r for i in info.values() for r in i["runs"]]
+    fired = sum(r["stopped_early"] for r in runs)
+    return f"epochs run {min(r['epochs_run'] for r in runs)}-{max(r['epochs_run'] for r in runs)}, early stopping fired in {fired}/{len(runs)}"
 
 def run_segment(config: SegmentConfig, paths: Paths, progress: bool = True) -> dict:
-    "The `segment` stage: networks trained on K-Means pseudo-masks, every method scored on the test split."
+    "The `segment` stage: networks trained on K-Means pseudo-masks, chosen on held-out pseudo-masks, every method scored on test."
     seed_everything(config.seed)
     images, table = load_preprocessed(paths.data("preprocess"))
     S, test_rows = images.shape[1], np.flatnonzero(table.split.to_numpy() == "test")
     data, x_test = _pseudo_labelled(config, paths, images, table), images[test_rows]
-    km = {"K-Means (pseudo-labels)": np.stack([kmeans_mask(x, **kmeans_settings(paths)) for x in x_test])}
+    km = {KMEANS_LABEL: [np.stack([kmeans_mask(x, **kmeans_settings(paths)) for x in x_test])]}
     nets, info = _train_networks(config, paths, data, x_test, S)
     best = max(info, key=lambda label: info[label]["val_pseudo_dice"])   # chosen on held-out pseudo-masks only
-    details = dict(train_size=config.size, n_fit=len(data[0]), n_val=len(data[2]), n_test=len(test_rows), models=info,
-                   best_network=best, hd95_units=f"px at {config.size} px (test) and {S} px (test_at_preprocess_size)")
-    truth = _true_masks(paths, table, test_rows, S)
+    details = dict(train_size=config.size, n_fit=len(data[0]), n_val=len(data[2]), n_test=len(test_rows), seeds=config.seeds,
+                   models=info, best_network=best, recalibrate_bn=config.recalibrate_bn,
+                   hd95_units=f"px at {config.size} px (test) and {S} px (test_at_preprocess_size); symmetric, pooled 95th percentile of exact Euclidean boundary distances")
+    truth = true_masks(paths, table, test_rows, S)
     headline = dict(val_pseudo_dice=info[best]["val_pseudo_dice"])
     if truth is not None:
         s = _score({**km, **nets}, truth, config.size, S, config.seed)
-        details.update(test=s["test"], test_at_preprocess_size=s["test_at_preprocess_size"],
-                       best_network_minus_kmeans_dice=paired_difference(s["scores"][best].dice, s["scores"]["K-Means (pseudo-labels)"].dice, seed=config.seed))
-        headline = dict(dice=s["test"][best]["dice_mean"], dice_kmeans=s["test"]["K-Means (pseudo-labels)"]["dice_mean"])
+        gains = {label: paired_difference(s["scores"][label].dice, s["scores"][KMEANS_LABEL].dice, seed=config.seed) for label in nets}
+        details.update(test=s["test"], test_at_preprocess_size=s["test_at_preprocess_size"], minus_kmeans_dice=gains,
+                       best_network_minus_kmeans_dice=gains[best])
+        headline = dict(dice=s["test"][best]["dice_mean"], dice_kmeans=s["test"][KMEANS_LABEL]["dice_mean"])
     write_json(paths.details("segment"), details)
     write_json(paths.metrics("segment"), headline)
     _segment_figure(x_test, km, nets, best, truth, paths)
-    print(f"segment: {len(info)} network(s) trained on {len(data[0]):,} pseudo-masks at {config.size} px "
-          f"(epochs run: {', '.join(str(i['epochs_run']) for i in info.values())}); chosen on validation: {best}"
+    print(f"segment: {len(info)} method(s) x {config.seeds} seed(s) on {len(data[0]):,} pseudo-masks at {config.size} px "
+          f"({_runs_line(info)}); chosen on validation: {best}"
           + (f"; test Dice {headline['dice']:.3f} vs K-Means {headline['dice_kmeans']:.3f}" if truth is not None else ""))
     return details
 
 def _segment_figure(x_test, km, nets, best, truth, paths):
     pick = np.linspace(0, len(x_test) - 1, min(4, len(x_test))).astype(int)
-    cols = {"K-Means": km["K-Means (pseudo-labels)"][pick], best: nets[best][pick] >= 0.5}
+    cols = {"K-Means": km[KMEANS_LABEL][0][pick], best: nets[best][0][pick] >= 0.5}
     if truth is not None: cols["truth"] = truth[pick]
     segmentation_figure(x_test[pick], cols, paths.figure("segment_phantom.png"),
-                        "bone segmentation on test films: K-Means pseudo-labels, the network chosen on validation, the truth")
+                        "bone segmentation on test films: K-Means pseudo-labels, the network chosen on validation (first seed), the truth")

@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 
-from boneage.kmeans import KMeansConfig, kmeans_settings, run_kmeans
+from boneage.kmeans import KMeansConfig, kmeans_mask, kmeans_settings, run_kmeans
 from boneage.preprocess import load_preprocessed
 
 
@@ -15,4 +15,14 @@ def test_kmeans_stage_masks_train_films_only(upstream):
     assert masks.shape == ((table.split == "train").sum(),) + images.shape[1:] == (details["n"],) + images.shape[1:]
     assert 0.03 < details["foreground_mean"] < 0.6
     assert json.loads(paths.metrics("kmeans").read_text()) == {"foreground": round(details["foreground_mean"], 4)}
-    assert kmeans_settings(paths) == dict(seed=42, k=5, n_bone=2, features="intensity", rule="brightest", sample=4096, n_init=4)
+    assert kmeans_settings(paths) == dict(seed=42, region="hand", k=2, n_bone=1, features="intensity", rule="brightest", cleanup=True,
+                                         sample=4096, n_init=4)
+
+
+def test_kmeans_in_the_hand_marks_nothing_outside_it(upstream):
+    "region hand: the clusters are made of the hand's pixels only, so no background, film field or border is bone."
+    from boneage.preprocess import hand_mask
+    images, table = load_preprocessed(upstream("kmeans").data("preprocess"))
+    for x in images[:4]:
+        m = kmeans_mask(x, region="hand", k=2, n_bone=1)
+        assert m.any() and not (m & ~hand_mask(x)[0]).any()

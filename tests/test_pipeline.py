@@ -79,7 +79,7 @@ def test_importing_the_model_modules_prints_nothing():
 
 
 SMOKE_PARAMS = {"phantom": {"grid_size": 128}, "data": {"n_images": 40, "size": 128}, "preprocess": {"size": 64},
-                "segment": {"models": ["ddunet_bce"], "size": 32, "n_train": 20, "epochs": 1},
+                "segment": {"models": ["ddunet_bce"], "size": 32, "n_train": 20, "epochs": 1, "min_epochs": 0},
                 "regressors": {"folds": 2, "mlp_epochs": 5, "n_boot": 50},
                 "cnn": {"seeds": 1, "size": 32, "epochs": 2, "schedule_epochs": 1, "min_epochs": 0, "patience": 1, "n_boot": 50,
                         "sex_ablation": False},
@@ -117,7 +117,7 @@ def test_a_team_shares_the_pipeline_outputs_through_a_dvc_remote(tmp_path):
     _sh(f"git clone -q {a} {b}", tmp_path)
     assert not (b / "data").exists() and not (b / "models").exists()
     _sh("dvc pull -q", b)
-    assert (b / "data" / "preprocess" / "images.npy").exists() and (b / "models" / "segment" / "ddunet_bce.keras").exists()
+    assert (b / "data" / "preprocess" / "images.npy").exists() and (b / "models" / "segment" / "ddunet_bce_seed42.keras").exists()
     assert "up to date" in _sh("dvc status", b)
     assert "Running stage" not in _sh("dvc repro", b)
     assert _sh("git status --porcelain", b) == ""
