@@ -9,9 +9,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['RENDERERS', 'data_table', 'speed_table', 'preprocess_table', 'preprocess_speed_table', 'input_pipeline_table',
-           'segment_table', 'regressors_table', 'preprocess_real_table', 'cnn_table', 'cnn_speed_table',
-           'cnn_resolution_table', 'release_table', 'predict_hires_table', 'predict_speed_table', 'fill_blocks',
-           'update_readme', 'run_readme']
+           'segment_table', 'kmeans_ablation_table', 'regressors_table', 'preprocess_real_table', 'cnn_table',
+           'cnn_speed_table', 'cnn_resolution_table', 'release_table', 'predict_hires_table', 'predict_speed_table',
+           'fill_blocks', 'update_readme', 'run_readme']
 
 # %% ../nbs/91_readme.ipynb #6a2f0dd8
 def _fmt(x, nd=1): return "–" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
@@ -62,24 +62,44 @@ def input_pipeline_table(b: dict) -> str:
     return "\n".join(lines) + (f"\n\n{b['size']} px, batch {b['batch_size']}, {b['cpus']} CPU cores. Target ≥ {b['target_per_s']:.0f} img/s "
                                f"(5× DenseNet-121 training at 256 px on this CPU): {'met' if b['meets_target'] else 'missed'}.")
 
+def _runs(info: dict) -> str:
+    "Epochs run (best) of a method's seeds, and how many stopped early."
+    runs = info["runs"]
+    eps = ", ".join(f"{r['epochs_run']} ({r['best_epoch']})" for r in runs)
+    return f"{eps}; stopped early {sum(r['stopped_early'] for r in runs)}/{len(runs)}"
+
+def _seed_pm(r: dict) -> str:
+    return f"{r['dice_seed_mean']:.3f}" + ("" if r.get("dice_seed_sd") is None else f" ± {r['dice_seed_sd']:.3f}")
+
 def segment_table(m: dict) -> str:
     "Markdown table of the segment stage: each method against the true bone masks of the test split."
     if "test" not in m: return "No ground-truth masks in this dataset: no scores (see the figures)."
-    lines = ["| method (test split, true bone masks) | Dice mean [95 % CI] | Dice sd | IoU | HD95 median (px) | parameters | epochs run (best) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| method (test split, true bone masks) | Dice [95 % CI] | Dice over seeds, mean ± sd | IoU | HD95 median (px) | "
+             "minus K-Means, Dice [95 % CI] | val pseudo-Dice | epochs run (best) |", "|---|---|---|---|---|---|---|---|"]
     for label, r in m["test"].items():
-        info = m["models"].get(label, {})
-        params = f"{info['params']:,}" if "params" in info else "–"
-        epochs = f"{info['epochs_run']} ({info['best_epoch']})" if "epochs_run" in info else "–"
+        info, d = m["models"].get(label), m.get("minus_kmeans_dice", {}).get(label)
         chosen = " (chosen on validation)" if label == m["best_network"] else ""
-        lines.append(f"| {label}{chosen} | {r['dice_mean']:.3f} [{r['dice_ci'][0]:.3f}, {r['dice_ci'][1]:.3f}] | {r['dice_sd']:.3f} | "
-                     f"{r['iou_mean']:.3f} | {r['hd95_median']:.1f} | {params} | {epochs} |")
+        gain = f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]" if d else "–"
+        val = f"{info['val_pseudo_dice']:.3f}" if info else "–"
+        lines.append(f"| {label}{chosen} | {r['dice_mean']:.3f} [{r['dice_ci'][0]:.3f}, {r['dice_ci'][1]:.3f}] | {_seed_pm(r)} | "
+                     f"{r['iou_mean']:.3f} | {r['hd95_median']:.1f} | {gain} | {val} | {_runs(info) if info else '–'} |")
     d = m["best_network_minus_kmeans_dice"]
     verdict = "beats" if d["ci_low"] > 0 else ("is worse than" if d["ci_high"] < 0 else "does not differ clearly from")
-    return "\n".join(lines) + (f"\n\nTrained on {m['n_fit']} K-Means pseudo-masks at {m['train_size']} px (one seed), scored on {m['n_test']} "
-                               f"test films at {m['train_size']} px (HD95 in pixels of that frame). The network chosen on held-out pseudo-masks "
-                               f"({m['best_network']}) {verdict} its own pseudo-labels: Dice difference {d['mean']:+.3f} "
-                               f"(95 % CI {d['ci_low']:+.3f} to {d['ci_high']:+.3f}).")
+    bn = "re-estimated on the training films after training" if m.get("recalibrate_bn") else "as training left them"
+    return "\n".join(lines) + (
+        f"\n\n{m['seeds']} seed(s) per method, trained on {m['n_fit']} K-Means pseudo-masks at {m['train_size']} px (early stopping on "
+        f"{m['n_val']} held-out pseudo-masks), BatchNorm statistics {bn}; scored on {m['n_test']} test films at {m['train_size']} px. "
+        f"Dice [95 % CI]: per-film Dice averaged over the seeds, CI by bootstrap over films; HD95: symmetric, pooled 95th "
+        f"percentile of exact Euclidean boundary distances, in pixels of the {m['train_size']} px frame. The method chosen on "
+        f"held-out pseudo-masks ({m['best_network']}) {verdict} its own pseudo-labels: Dice difference {d['mean']:+.3f} "
+        f"(95 % CI {d['ci_low']:+.3f} to {d['ci_high']:+.3f}).")
+
+def kmeans_ablation_table(b: dict) -> str:
+    "Markdown table of benchmarks/kmeans_ablation.py: every K-Means setting on the phantom test split (no selection)."
+    lines = ["| K-Means setting | Dice [95 % CI] | IoU | HD95 median (px) | foreground | ms/film |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['setting']} | {r['dice_mean']:.3f} [{r['dice_ci'][0]:.3f}, {r['dice_ci'][1]:.3f}] | {r['iou_mean']:.3f} | "
+              f"{r['hd95_median']:.1f} | {100 * r['foreground']:.1f} % | {r['ms_per_film']:.0f} |" for r in b["rows"]]
+    return "\n".join(lines) + f"\n\n{b['n_test']} phantom test films at {b['size']} px against their true bone masks; {b['note']}."
 
 def regressors_table(m: dict) -> str:
     """Markdown table of the regressors stage: CV, validation and test MAE with 95 % intervals (and, for a
@@ -211,6 +231,8 @@ RENDERERS = {   # README block: (the JSON it is rendered from, renderer)
     "data": ("metrics/data_details.json", data_table),
     "preprocess": ("metrics/preprocess_details.json", preprocess_table),
     "segment": ("metrics/segment_details.json", segment_table),
+    "segment_seeds": ("metrics/segment_seeds.json", segment_table),
+    "kmeans_ablation": ("benchmarks/kmeans_ablation.json", kmeans_ablation_table),
     "regressors": ("metrics/regressors_details.json", regressors_table),
     "regressors_rsna": ("metrics/regressors_rsna_lowres.json", regressors_table),
     "phantom_speed": ("benchmarks/phantom_speed.json", speed_table),

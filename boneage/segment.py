@@ -32,14 +32,16 @@ def resize_stack(x, size, interpolation=cv2.INTER_AREA):
     return np.stack([cv2.resize(np.asarray(a, np.float32), (size, size), interpolation=interpolation) for a in x])
 
 def fit_segmenter(model, loss, train_ds, x_val, y_val, epochs=40, lr=1e-3, patience=4, min_epochs=6,
-                  schedule_epochs=20, live_dir=None) -> dict:
+                  schedule_epochs=20, min_delta=0.0, live_dir=None) -> dict:
     """Train a segmentation model on (pseudo-)masks: Adam with a one-epoch warm-up and a cosine decay over
     `schedule_epochs` to 5 % of `lr` (then flat, so early stopping can fire); early stopping on the validation
-    loss, not counted before `min_epochs`; the best weights restored. Returns the history and when it stopped."""
+    loss (an epoch counts as better when it lowers the best by more than `min_delta`), not counted before
+    `min_epochs`; the best weights restored. Returns the history and when it stopped."""
     steps = int(train_ds.cardinality())
     rate = WarmupCosine(lr, total_steps=max(schedule_epochs, 1) * steps, warmup_steps=steps, alpha=0.05)
     model.compile(keras.optimizers.Adam(rate), loss=loss, metrics=[keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")])
-    stop = keras.callbacks.EarlyStopping("val_loss", patience=patience, restore_best_weights=True, start_from_epoch=min_epochs)
+    stop = keras.callbacks.EarlyStopping("val_loss", min_delta=min_delta, patience=patience, restore_best_weights=True,
+                                         start_from_epoch=min_epochs)
     cbs = [stop]
     if live_dir is not None:
         from dvclive import Live
@@ -125,9 +127,10 @@ class SegmentConfig:
     size: int = 64                   # training resolution
     n_train: int = 200               # training films used, 0 = all
     epochs: int = 30                 # most epochs; early stopping ends sooner
-    schedule_epochs: int = 10        # warm-up + cosine over these, then the rate stays at 5 % of lr
+    schedule_epochs: int = 8        # warm-up + cosine over these, then the rate stays at 5 % of lr
     patience: int = 3                # epochs without a better validation (pseudo-mask) loss before stopping
     min_epochs: int = 4              # early stopping does not count before this epoch
+    min_delta: float = 0.001         # a validation loss lower than the best by less than this is no improvement
     batch_size: int = 8
     lr: float = 0.001
     beta: float = 0.8                # bootstrap weight of the pseudo-label
@@ -171,7 +174,7 @@ def _train_one(config: SegmentConfig, paths: Paths, key: str, seed: int, data, a
     model = build(config)
     ds = make_segmentation_dataset(x_fit, y_fit, config.batch_size, augmenter, seed=seed)
     fit = fit_segmenter(model, loss(config), ds, x_val, y_val, config.epochs, config.lr, config.patience,
-                        config.min_epochs, config.schedule_epochs, paths.live("segment") / f"{key}_seed{seed}")
+                        config.min_epochs, config.schedule_epochs, config.min_delta, paths.live("segment") / f"{key}_seed{seed}")
     val_dice = lambda: float(score_masks(predict_masks(model, x_val, config.size) >= 0.5, y_val > 0.5).dice.mean())
     run = dict(seed=seed, **{k: fit[k] for k in ("epochs_run", "best_epoch", "stopped_early", "best_val_loss")})
     if config.recalibrate_bn:
