@@ -13,8 +13,9 @@ import pandas as pd
 from scipy import ndimage
 
 # %% auto #0
-__all__ = ['METRICS', 'age_metrics', 'bootstrap_ci', 'evaluate', 'evaluation_figure', 'dice_score', 'iou_score', 'hd95',
-           'score_masks', 'summarise_masks', 'paired_difference']
+__all__ = ['METRICS', 'SDR_RADII_MM', 'age_metrics', 'bootstrap_ci', 'evaluate', 'evaluation_figure', 'dice_score', 'iou_score',
+           'hd95', 'score_masks', 'summarise_masks', 'paired_difference', 'radial_errors', 'landmark_metrics',
+           'project3_pck']
 
 # %% ../nbs/06_evaluate.ipynb #80fbe907
 METRICS = ("mae", "rmse", "r2", "mape", "median_ae", "p90_ae", "within_6", "within_12")
@@ -131,3 +132,71 @@ def paired_difference(a, b, n_boot=2000, seed=42) -> dict:
     d = np.asarray(a, float) - np.asarray(b, float)
     lo, hi = _mean_ci(d, n_boot, seed)
     return dict(mean=float(d.mean()), ci_low=lo, ci_high=hi)
+
+# %% ../nbs/06_evaluate.ipynb #8693ae13
+SDR_RADII_MM = (2.0, 2.5, 3.0, 4.0)
+
+def radial_errors(pred, true, mm_per_px=None) -> np.ndarray:
+    """Euclidean distance of every predicted point from its truth, shape (films, landmarks); in mm when
+    `mm_per_px` (one value, or one per film) is given, else in the coordinates' pixels. NaN where a point is missing."""
+    p, t = np.asarray(pred, float), np.asarray(true, float)
+    if p.shape != t.shape or p.ndim != 3 or p.shape[-1] != 2:
+        raise ValueError(f"pred and true must both be (films, landmarks, 2), not {p.shape} and {t.shape}")
+    d = np.sqrt(((p - t) ** 2).sum(-1))
+    if mm_per_px is None: return d
+    s = np.asarray(mm_per_px, float)
+    return d * (s[:, None] if s.ndim == 1 else s)
+
+# %% ../nbs/06_evaluate.ipynb #67b7607b
+def _sdr_key(r) -> str: return f"sdr_{r:g}mm"
+
+def landmark_metrics(pred, true, mm_per_px, n_boot=1000, seed=42, radii_mm=SDR_RADII_MM, level=0.95, names=None) -> dict:
+    """MRE (px and mm) with its SD, median and bootstrap interval (resampling films), SDR within each of
+    `radii_mm` (%) with intervals, and the same per landmark (`names`, default L1, L2, ...)."""
+    px, mm = radial_errors(pred, true), radial_errors(pred, true, mm_per_px)
+    n, k = px.shape
+    names = list(names) if names is not None else [f"L{i + 1}" for i in range(k)]
+    if len(names) != k: raise ValueError(f"{k} landmarks but {len(names)} names")
+    idx = np.random.default_rng(seed).integers(0, n, (n_boot, n)) if n else np.zeros((0, 0), int)
+    ok = ~np.isnan(mm)
+    hit = {r: np.where(ok, mm <= r, np.nan) for r in radii_mm}
+    def pooled_ci(x):   # resample films, then pool their points: the mean of the draw's sums over its counts
+        if n < 2 or n_boot < 1: return [float("nan"), float("nan")]
+        sums, counts = np.nansum(x, 1), ok.sum(1)
+        means = sums[idx].sum(1) / np.maximum(counts[idx].sum(1), 1)
+        q = 100 * (1 - level) / 2
+        return [float(np.percentile(means, q)), float(np.percentile(means, 100 - q))]
+    out = dict(n_films=int(n), n_landmarks=int(k), n_points=int(ok.sum()),
+               mre_px=float(np.nanmean(px)), mre_px_ci=pooled_ci(px), sd_px=float(np.nanstd(px, ddof=1)),
+               mre_mm=float(np.nanmean(mm)), mre_mm_ci=pooled_ci(mm), sd_mm=float(np.nanstd(mm, ddof=1)),
+               median_mm=float(np.nanmedian(mm)), p90_mm=float(np.nanpercentile(mm, 90)))
+    for r in radii_mm:
+        out[_sdr_key(r)] = float(100 * np.nanmean(hit[r]))
+        out[_sdr_key(r) + "_ci"] = [100 * v for v in pooled_ci(hit[r])]
+    out["per_landmark"] = {name: dict(mre_px=float(np.nanmean(px[:, j])), mre_mm=float(np.nanmean(mm[:, j])),
+                                      sd_mm=float(np.nanstd(mm[:, j], ddof=1)) if ok[:, j].sum() > 1 else float("nan"),
+                                      **{_sdr_key(r): float(100 * np.nanmean(hit[r][:, j])) for r in radii_mm})
+                           for j, name in enumerate(names)}
+    out["per_film_mre_mm"] = [float(v) for v in np.nanmean(mm, 1)] if n else []
+    return out
+
+# %% ../nbs/06_evaluate.ipynb #340a911d
+def project3_pck(pred, true, image_size, unet_px=5.0, unet_side=256, inception_px=40.0, inception_height=600) -> dict:
+    """Project 3's two PCKs (%) for points in an image of `image_size` (height, width) px: the U-Net one (within
+    `unet_px` of any true point after an anisotropic resize to `unet_side` square, over the number of true points)
+    and the InceptionResNetV2 one (within `inception_px`/`inception_height` of the image height of its own truth)."""
+    p, t = np.asarray(pred, float), np.asarray(true, float)
+    radial_errors(p, t)                                                   # shape check
+    h, w = (image_size, image_size) if np.isscalar(image_size) else image_size
+    s = np.array([unet_side / w, unet_side / h])
+    ps, ts = p * s, t * s
+    d_any = np.sqrt(((ps[:, :, None, :] - ts[:, None, :, :]) ** 2).sum(-1))          # (films, pred, true)
+    with np.errstate(invalid="ignore"):
+        correct_any = (np.nanmin(np.where(np.isnan(d_any), np.inf, d_any), axis=2) <= unet_px) & ~np.isnan(ps).any(-1)
+    n_true = int((~np.isnan(t).any(-1)).sum())
+    thr = inception_px / inception_height * h
+    e = radial_errors(p, t)
+    return dict(pck_unet=float(100 * correct_any.sum() / max(n_true, 1)),
+                pck_unet_threshold_px=[float(unet_px / s[0]), float(unet_px / s[1])],   # (x, y) in the image's pixels
+                pck_inception=float(100 * np.nanmean(e <= thr)) if n_true else float("nan"),
+                pck_inception_threshold_px=float(thr))

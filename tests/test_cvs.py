@@ -1,0 +1,137 @@
+"The cvs stage: landmark geometry, decoding and augmentation; the training loop's early stopping; run_cvs on a small phantom."
+import json
+
+import numpy as np
+import pytest
+
+SMOKE = dict(n_images=48, phantom_size=64, size=64, depth=3, filters=8, epochs=3, schedule_epochs=2, patience=1,
+             min_epochs=0, batch_size=8, n_boot=50)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    from boneage.core import Paths
+    from boneage.cvs import CvsConfig, run_cvs
+    paths, config = Paths(tmp_path_factory.mktemp("cvs")), CvsConfig(**SMOKE)
+    return paths, config, run_cvs(config, paths, progress=False)
+
+
+def blob(h, w, x, y, sd):
+    yy, xx = np.mgrid[:h, :w]
+    return np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sd ** 2))
+
+
+def test_decoders_recover_a_sub_pixel_point():
+    from boneage.cvs import gaussian_logits, ops, quadratic_peaks, soft_argmax
+    true = np.array([[[13.27, 30.81], [22.5, 9.04]]])
+    for stride in (1, 2):
+        z = gaussian_logits(true, 48 // stride, 48 // stride, 2.0, stride)
+        assert np.abs(ops.convert_to_numpy(soft_argmax(z, stride)) - true).max() < 0.05
+        assert np.abs(quadratic_peaks(z, stride) - true).max() < 0.05
+    assert np.abs(ops.convert_to_numpy(soft_argmax(z, 1)) - true).max() > 0.2     # the wrong stride is wrong: the test can fail
+
+
+def test_letterbox_keeps_aspect_and_maps_back():
+    from boneage.cvs import from_letterbox, letterbox, to_letterbox
+    film = blob(240, 100, 31.4, 170.2, 5.0).astype(np.float32)
+    box, t = letterbox(film, 96)
+    assert abs(t[0] - t[1]) < 0.01 and box[:, :20].max() == 0                  # one scale, padded, not stretched
+    yy, xx = np.mgrid[:96, :96]
+    c = np.array([(box * xx).sum(), (box * yy).sum()]) / box.sum()
+    assert np.abs(c - to_letterbox([31.4, 170.2], t)).max() < 0.1
+    assert np.allclose(from_letterbox(to_letterbox([[31.4, 170.2]], t), t), [[31.4, 170.2]])
+
+
+def test_augmentation_moves_image_and_points_together():
+    import tensorflow as tf
+    from boneage.cvs import AugmentSettings, augment_film
+    pts = np.array([[16.2, 20.7], [44.9, 40.3]], np.float32)
+    img = sum(blob(64, 64, x, y, 1.2) for x, y in pts).astype(np.float32)[..., None]
+    out, moved = augment_film(tf.constant(img), tf.constant(pts), tf.constant([3, 4]),
+                              AugmentSettings(30, 0.2, 0.1, 0, 0, 0))
+    out, moved = out.numpy()[..., 0], moved.numpy()
+    assert np.abs(moved - pts).max() > 2
+    for x, y in moved:
+        assert out[int(round(y)), int(round(x))] > 0.5 * out.max()           # the dot is under its moved point
+
+
+def test_early_stopping_fires_and_reports_the_epoch(tmp_path):
+    "With a learning rate of 0 validation never improves: the loop stops after `patience` epochs and says so."
+    from boneage.core import import_keras
+    from boneage.cvs import HeatmapLoss, MeanRadialError, fit_landmarks, landmark_dataset
+    from boneage.train import TrainConfig
+    rng = np.random.default_rng(0)
+    ims, pts = (rng.random((8, 32, 32)) * 255).astype(np.uint8), rng.uniform(4, 28, (8, 2, 2)).astype(np.float32)
+    cfg = TrainConfig(lr=0.0, epochs=10, patience=2, min_epochs=0, warmup_epochs=0, batch_size=4)
+    keras = import_keras()
+    tiny = lambda: keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Conv2D(2, 3, padding="same")])   # no BatchNorm: val stays put
+    r = fit_landmarks(tiny, landmark_dataset(ims, pts, 4), landmark_dataset(ims, pts, 4),
+                      HeatmapLoss(2.0, 1), [MeanRadialError(1)], cfg, tmp_path)
+    assert len(set(r.history["val_mre"])) == 1
+    assert r.stopped_epoch == 3 and r.epochs_run == 3 and r.best_epoch == 1
+    assert json.loads((tmp_path / "fit.json").read_text())["stopped_epoch"] == 3
+
+
+def test_cvs_stage_on_a_small_phantom(smoke):
+    from boneage.core import import_keras
+    from boneage.cvs import from_letterbox, letterbox_all, load_films
+    keras = import_keras()
+    paths, config, d = smoke
+    assert d["chosen"] == "heatmap_unet" and d["n"]["test"] == round(0.15 * 48) and sum(d["n"].values()) == 48
+    fit = d["models"]["heatmap_unet"]
+    assert 1 <= fit["best_epoch"] <= fit["epochs_run"] <= config.epochs and fit["decoder"] in ("softargmax", "quadratic")
+    t = d["test"]["test"]
+    assert t["mre_mm_ci"][0] <= t["mre_mm"] <= t["mre_mm_ci"][1] and len(t["per_landmark"]) == 19
+    assert 0 <= t["project3"]["pck_unet"] and 0 <= t["sdr_2mm"] <= t["sdr_4mm"] <= 100
+    st = d["stage"]
+    assert np.sum(st["predicted_points"]["confusion"]) == d["n"]["test"] and st["true_points"]["accuracy"] >= 50
+    head = json.loads(paths.metrics("cvs").read_text())
+    assert len(head) <= 12 and abs(head["mre_mm"] - t["mre_mm"]) < 1e-3 and "stage_kappa" in head
+    assert paths.figure("cvs_landmarks.png").stat().st_size > 10_000 and paths.details("cvs").exists()
+    # the saved predictor loads with safe_mode and, with the soft-argmax decoder, gives the test points it was scored on
+    model = keras.saving.load_model(paths.models("cvs") / "heatmap_unet.keras", safe_mode=True)
+    films = load_films(config)
+    te = np.flatnonzero(films["split"] == "test")
+    boxed, tr = letterbox_all(films["images"][te], config.size)
+    out = model.predict(boxed[..., None] / 255.0, verbose=0)
+    assert set(out) == {"landmarks", "heatmaps"} and out["landmarks"].shape == (len(te), 19, 2)
+    err = np.hypot(*(from_letterbox(out["landmarks"], tr) - films["landmarks"][te]).transpose(2, 0, 1)) * films["mm_per_px"][te, None]
+    if fit["decoder"] == "softargmax": assert abs(err.mean() - t["mre_mm"]) < 1e-3
+
+
+def test_cvs_chooses_on_validation_never_on_test(smoke, monkeypatch, tmp_path):
+    "Two models with made-up predictions: one better on val, the other on test; the val one is chosen."
+    import boneage.cvs as cvs
+    from boneage.core import Paths
+    _, config, _ = smoke
+    offsets = {"heatmap_unet": (1.0, 6.0), "irv2": (3.0, 0.0)}          # (val, test) shift in letterbox px
+    def fake_train(name, config, data, paths):
+        return dict(model=name, decoder="direct", params=1, train_minutes=0.0, history={},
+                    val_mre_mm={"direct": offsets[name][0]}, fit=dict(best_epoch=1, stopped_epoch=None, epochs_run=1, best_val_mre_px=0.0))
+    def fake_predict(model, images, batch_size=16):
+        n = len(images)
+        truth = fake_predict.data["landmarks_box"][fake_predict.idx[n]]
+        return {"direct": truth + offsets[model][1]}
+    orig_prepare = cvs._prepare_data
+    def prepare(config, films):
+        data = orig_prepare(config, films)
+        fake_predict.data, fake_predict.idx = data, {len(v): v for k, v in data["idx"].items() if k != "train"}
+        return data
+    monkeypatch.setattr(cvs, "_train_model", fake_train)
+    monkeypatch.setattr(cvs, "predict_landmarks", fake_predict)
+    monkeypatch.setattr(cvs, "_prepare_data", prepare)
+    c = cvs.CvsConfig(**{**SMOKE, "n_images": 40, "test_fraction": 0.25, "models": ["irv2", "heatmap_unet"], "size": 96})
+    d = cvs.run_cvs(c, Paths(tmp_path), progress=False)
+    assert d["chosen"] == "heatmap_unet"                                     # lower val error, higher test error
+    assert d["models"]["irv2"]["test_mre_mm"] < 1e-9 < d["models"]["heatmap_unet"]["test_mre_mm"]
+
+
+def test_isbi_films_split_without_leaks(shared_data):
+    from boneage.cvs import CvsConfig, load_films
+    f = load_films(CvsConfig(source="isbi", isbi_dir=str(shared_data / "isbi2015-ceph"), size=256))
+    split, ids = np.asarray(f["split"]), np.asarray(f["ids"])
+    assert {s: int((split == s).sum()) for s in ("train", "val", "test1", "test2")} == {"train": 126, "val": 22, "test1": 150, "test2": 100}
+    assert "038" not in ids and "144" not in ids and np.allclose(f["mm_per_px"], 0.2)
+    assert set(ids[split == "val"]) <= {f"{i:03d}" for i in range(1, 151)}
+    again = load_films(CvsConfig(source="isbi", isbi_dir=str(shared_data / "isbi2015-ceph"), size=256))
+    assert (again["split"] == split).all()                                   # the val part is seeded
