@@ -4,7 +4,7 @@ An ablation, not a selection: the kmeans stage's default is fixed by a stated ru
 and nothing here changes it. Needs the preprocess and data stages' outputs (`dvc repro preprocess`).
 Run: python benchmarks/kmeans_ablation.py   (about 4 minutes on 2 cores)
 """
-import json, sys, time
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -41,12 +41,10 @@ def main():
     base = {k: v for k, v in vars(load_config(KMeansConfig, "kmeans", root / "params.yaml")).items() if k in ("seed", "sample", "n_init")}
     out = []
     for name, kw in SETTINGS.items():
-        t = time.perf_counter()
         masks = [kmeans_mask(images[i], **{**base, **kw}) for i in tqdm(rows, desc=name, mininterval=2, leave=False)]
         s = summarise_masks(score_masks(masks, truth), seed=base["seed"])
         out.append(dict(setting=name, **kw, dice_mean=s["dice_mean"], dice_ci=s["dice_ci"], iou_mean=s["iou_mean"],
-                        hd95_median=s["hd95_median"], foreground=float(np.mean([m.mean() for m in masks])),
-                        ms_per_film=1000 * (time.perf_counter() - t) / len(rows)))
+                        hd95_median=s["hd95_median"], foreground=float(np.mean([m.mean() for m in masks]))))
         print(f"{name:42s} Dice {s['dice_mean']:.3f} [{s['dice_ci'][0]:.3f}, {s['dice_ci'][1]:.3f}]  HD95 {s['hd95_median']:.1f} px")
     write_json(root / "benchmarks" / "kmeans_ablation.json",
                dict(rows=out, n_test=len(rows), size=int(images.shape[1]),

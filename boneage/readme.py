@@ -96,9 +96,9 @@ def segment_table(m: dict) -> str:
 
 def kmeans_ablation_table(b: dict) -> str:
     "Markdown table of benchmarks/kmeans_ablation.py: every K-Means setting on the phantom test split (no selection)."
-    lines = ["| K-Means setting | Dice [95 % CI] | IoU | HD95 median (px) | foreground | ms/film |", "|---|---|---|---|---|---|"]
+    lines = ["| K-Means setting | Dice [95 % CI] | IoU | HD95 median (px) | foreground |", "|---|---|---|---|---|"]
     lines += [f"| {r['setting']} | {r['dice_mean']:.3f} [{r['dice_ci'][0]:.3f}, {r['dice_ci'][1]:.3f}] | {r['iou_mean']:.3f} | "
-              f"{r['hd95_median']:.1f} | {100 * r['foreground']:.1f} % | {r['ms_per_film']:.0f} |" for r in b["rows"]]
+              f"{r['hd95_median']:.1f} | {100 * r['foreground']:.1f} % |" for r in b["rows"]]
     return "\n".join(lines) + f"\n\n{b['n_test']} phantom test films at {b['size']} px against their true bone masks; {b['note']}."
 
 def regressors_table(m: dict) -> str:
