@@ -165,6 +165,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'boneage.cvs._flat_log_softmax': ('cvs.html#_flat_log_softmax', 'boneage/cvs.py'),
                              'boneage.cvs._grid': ('cvs.html#_grid', 'boneage/cvs.py'),
                              'boneage.cvs._headline': ('cvs.html#_headline', 'boneage/cvs.py'),
+                             'boneage.cvs._how_it_ended': ('cvs.html#_how_it_ended', 'boneage/cvs.py'),
                              'boneage.cvs._landmark_callbacks': ('cvs.html#_landmark_callbacks', 'boneage/cvs.py'),
                              'boneage.cvs._phantom_figure': ('cvs.html#_phantom_figure', 'boneage/cvs.py'),
                              'boneage.cvs._prepare_data': ('cvs.html#_prepare_data', 'boneage/cvs.py'),

@@ -29,9 +29,9 @@ import tensorflow as tf
 __all__ = ['keras', 'MODELS', 'letterbox', 'to_letterbox', 'from_letterbox', 'letterbox_all', 'AugmentSettings', 'affine_matrix',
            'warp_points', 'warp_image', 'augment_film', 'landmark_dataset', 'soft_argmax', 'SoftArgmax2D',
            'quadratic_peaks', 'gaussian_logits', 'HeatmapLoss', 'MeanRadialError', 'unet_backbone', 'heatmap_unet',
-           'landmark_predictor', 'irv2_regressor', 'CoordinateLoss', 'fit_landmarks', 'CvsConfig', 'load_films',
-           'film_image', 'predict_landmarks', 'score_landmarks', 'stage_scores', 'stage_from_points',
-           'landmarks_figure', 'WallClockStop', 'run_cvs']
+           'landmark_predictor', 'irv2_regressor', 'CoordinateLoss', 'fit_landmarks', 'WallClockStop', 'CvsConfig',
+           'load_films', 'film_image', 'predict_landmarks', 'score_landmarks', 'stage_scores', 'stage_from_points',
+           'landmarks_figure', 'run_cvs']
 
 # %% ../nbs/17_cvs.ipynb #0cbd3176
 def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -290,7 +290,7 @@ class CoordinateLoss(keras.losses.Loss):
         return ops.mean(ops.abs(ops.cast(y_pred, "float32") - ops.cast(y_true, "float32")), axis=(-2, -1)) / self.scale
     def get_config(self): return {**super().get_config(), "scale": self.scale}
 
-# %% ../nbs/17_cvs.ipynb #c8050361
+# %% ../nbs/17_cvs.ipynb #29c3e5bb
 def _landmark_callbacks(config, out, state, live_dir, resumed, monitor):
     backup = out / "backup"
     stopper = ResumableEarlyStopping(backup, state, monitor=monitor, mode="min", patience=config.patience,
@@ -330,7 +330,14 @@ def fit_landmarks(model, train_ds, val_ds, loss, metrics, config: TrainConfig, o
     write_json(out / "fit.json", result.summary())
     return result
 
-# %% ../nbs/17_cvs.ipynb #bbc8a2d5
+class WallClockStop(keras.callbacks.Callback):
+    "Ends training at the end of the first epoch that finishes after `minutes` of wall clock."
+    def __init__(self, minutes: float): super().__init__(); self.minutes, self.stopped_epoch = float(minutes), None
+    def on_train_begin(self, logs=None): self.t0 = time.perf_counter()
+    def on_epoch_end(self, epoch, logs=None):
+        if time.perf_counter() - self.t0 > 60 * self.minutes: self.model.stop_training, self.stopped_epoch = True, epoch + 1
+
+# %% ../nbs/17_cvs.ipynb #957a49ee
 MODELS = ("heatmap_unet", "irv2")
 
 @dataclass
@@ -400,7 +407,7 @@ class CvsConfig:
                            patience=self.patience, min_epochs=self.min_epochs, batch_size=self.batch_size,
                            mixed_precision=self.mixed_precision, jit_compile=self.jit_compile, seed=self.seed)
 
-# %% ../nbs/17_cvs.ipynb #4c8ab55e
+# %% ../nbs/17_cvs.ipynb #ec73a9dc
 def _split(n, val_fraction, test_fraction, seed) -> np.ndarray:
     "train / val / test labels of n films by a seeded permutation."
     perm = np.random.default_rng(seed).permutation(n)
@@ -436,7 +443,7 @@ def film_image(films: dict, i: int) -> np.ndarray:
     from boneage.cervical import read_film
     return read_film(films["paths"][i])
 
-# %% ../nbs/17_cvs.ipynb #930d538d
+# %% ../nbs/17_cvs.ipynb #32ad25d0
 def predict_landmarks(model, images, batch_size=16) -> dict:
     "{decoder: (n, k, 2) letterbox px} of a training model (heatmap logits or coordinates) on uint8 films (n, S, S)."
     images = np.asarray(images)
@@ -461,7 +468,7 @@ def score_landmarks(pred_box, films: dict, idx, transforms, n_boot=1000, seed=42
     out["project3"]["threshold_px_first_film"] = {k: pcks[0][k] for k in ("pck_unet_threshold_px", "pck_inception_threshold_px")} if pcks else {}
     return out
 
-# %% ../nbs/17_cvs.ipynb #40270a0f
+# %% ../nbs/17_cvs.ipynb #d8584985
 def stage_scores(true_stage, pred_stage) -> dict:
     "Accuracy, within-one accuracy (%), quadratic weighted kappa and the 6 x 6 confusion matrix (rows true CS1-CS6)."
     from sklearn.metrics import cohen_kappa_score, confusion_matrix
@@ -481,7 +488,7 @@ def stage_from_points(films: dict, pred_test, train_idx, test_idx) -> dict:
     return dict(predicted_points=stage_scores(truth, from_pred), true_points=stage_scores(truth, from_true),
                 thresholds=thresholds, pred_stage=from_pred.tolist())
 
-# %% ../nbs/17_cvs.ipynb #c48d690b
+# %% ../nbs/17_cvs.ipynb #255550c7
 def landmarks_figure(films: dict, idx, pred, errors_mm, path, title="", n=3):
     "Figure: the `n` best and `n` worst films of `idx` by mean error, true (green) and predicted (red) points in film px."
     import matplotlib; matplotlib.use("Agg")
@@ -503,14 +510,7 @@ def landmarks_figure(films: dict, idx, pred, errors_mm, path, title="", n=3):
     Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=110); plt.close(fig)
     return Path(path)
 
-# %% ../nbs/17_cvs.ipynb #9fa23dce
-class WallClockStop(keras.callbacks.Callback):
-    "Ends training at the end of the first epoch that finishes after `minutes` of wall clock."
-    def __init__(self, minutes: float): super().__init__(); self.minutes, self.stopped_epoch = float(minutes), None
-    def on_train_begin(self, logs=None): self.t0 = time.perf_counter()
-    def on_epoch_end(self, epoch, logs=None):
-        if time.perf_counter() - self.t0 > 60 * self.minutes: self.model.stop_training, self.stopped_epoch = True, epoch + 1
-
+# %% ../nbs/17_cvs.ipynb #7bae1387
 def _train_model(model_name, config: CvsConfig, data: dict, paths: Paths) -> dict:
     "Train one model on the train films, early-stopped on val; its val scores by decoder and the decoder chosen."
     k, size, name = data["landmarks_box"].shape[1], config.size, config.name
@@ -521,9 +521,9 @@ def _train_model(model_name, config: CvsConfig, data: dict, paths: Paths) -> dic
         builder = lambda: irv2_regressor(size, k, config.irv2_weights or None)
         loss, metrics = CoordinateLoss(size), [MeanRadialError(0)]
     t = time.perf_counter()
+    clock = WallClockStop(config.max_minutes) if config.max_minutes > 0 else None
     fit = fit_landmarks(builder, data["train_ds"], data["val_ds"], loss, metrics, config.train_config(),
-                        paths.models(name) / "runs" / model_name, paths.live(name) / model_name,
-                        callbacks=[WallClockStop(config.max_minutes)] if config.max_minutes > 0 else [])
+                        paths.models(name) / "runs" / model_name, paths.live(name) / model_name, callbacks=[clock] if clock else [])
     minutes = (time.perf_counter() - t) / 60
     va = data["idx"]["val"]
     preds = predict_landmarks(fit.model, data["boxed"][va], config.batch_size)
@@ -534,7 +534,8 @@ def _train_model(model_name, config: CvsConfig, data: dict, paths: Paths) -> dic
     predictor = landmark_predictor(fit.model)
     save_keras(predictor, paths.models(name) / f"{model_name}.keras")
     return dict(model=fit.model, decoder=decoder, val_mre_mm=val_mre, params=int(fit.model.count_params()), train_minutes=minutes,
-                fit=dict(best_epoch=fit.best_epoch, stopped_epoch=fit.stopped_epoch, epochs_run=fit.epochs_run, best_val_mre_px=fit.best_val_mae),
+                fit=dict(best_epoch=fit.best_epoch, stopped_epoch=fit.stopped_epoch, epochs_run=fit.epochs_run, best_val_mre_px=fit.best_val_mae,
+                         clock_stopped_epoch=clock.stopped_epoch if clock and not fit.stopped_epoch else None),
                 history=fit.history)
 
 def _prepare_data(config: CvsConfig, films: dict) -> dict:
@@ -547,7 +548,7 @@ def _prepare_data(config: CvsConfig, films: dict) -> dict:
                 train_ds=landmark_dataset(boxed[tr], box_pts[tr], config.batch_size, config.augment_settings, True, config.seed),
                 val_ds=landmark_dataset(boxed[va], box_pts[va], config.batch_size))
 
-# %% ../nbs/17_cvs.ipynb #3defca47
+# %% ../nbs/17_cvs.ipynb #ad4bb54d
 def run_cvs(config: CvsConfig, paths: Paths, progress: bool = True) -> dict:
     "The `cvs` stage: landmark models trained, chosen on validation, tested once in mm; on the phantom, the stage. Returns the details."
     from tqdm.auto import tqdm
@@ -604,7 +605,7 @@ def _write_outputs(details, films, idx, test_preds, paths, config):
     if config.source == "phantom": _phantom_figure(paths)
     m, f = details["test"][first], details["models"][details["chosen"]]
     line = (f"{name}: {details['chosen']} ({f['params']:,} parameters, {details['n']['train']} training films at {config.size} px; "
-            f"best epoch {f['best_epoch']}, {'stopped after ' + str(f['stopped_epoch']) if f['stopped_epoch'] else 'ran all ' + str(f['epochs_run'])}) "
+            f"best epoch {f['best_epoch']}, {_how_it_ended(f)}) "
             + "; ".join(f"{s} MRE {v['mre_mm']:.2f} mm [{v['mre_mm_ci'][0]:.2f}, {v['mre_mm_ci'][1]:.2f}], SDR@2mm {v['sdr_2mm']:.1f} %"
                         for s, v in details["test"].items()))
     if "stage" in details:
@@ -612,6 +613,11 @@ def _write_outputs(details, films, idx, test_preds, paths, config):
         line += (f"; stage accuracy {st['predicted_points']['accuracy']:.1f} % (kappa {st['predicted_points']['kappa_quadratic']:.2f}; "
                  f"{st['true_points']['accuracy']:.1f} % from the true points)")
     print(line)
+
+def _how_it_ended(f) -> str:
+    if f["stopped_epoch"]: return f"early-stopped after {f['stopped_epoch']}"
+    if f.get("clock_stopped_epoch"): return f"wall-clock cap after {f['clock_stopped_epoch']}"
+    return f"ran all {f['epochs_run']}"
 
 def _phantom_figure(paths):
     "figures/cervical_phantom.png by boneage.cervical's figure function, when it has one."
