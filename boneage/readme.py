@@ -11,7 +11,7 @@ from pathlib import Path
 __all__ = ['RENDERERS', 'data_table', 'speed_table', 'preprocess_table', 'preprocess_speed_table', 'input_pipeline_table',
            'segment_table', 'kmeans_ablation_table', 'regressors_table', 'preprocess_real_table', 'cnn_table',
            'cnn_speed_table', 'cnn_resolution_table', 'release_table', 'predict_hires_table', 'predict_speed_table',
-           'fill_blocks', 'update_readme', 'run_readme']
+           'cvs_table', 'fill_blocks', 'update_readme', 'run_readme']
 
 # %% ../nbs/91_readme.ipynb #6a2f0dd8
 def _fmt(x, nd=1): return "–" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
@@ -99,7 +99,7 @@ def kmeans_ablation_table(b: dict) -> str:
     lines = ["| K-Means setting | Dice [95 % CI] | IoU | HD95 median (px) | foreground |", "|---|---|---|---|---|"]
     lines += [f"| {r['setting']} | {r['dice_mean']:.3f} [{r['dice_ci'][0]:.3f}, {r['dice_ci'][1]:.3f}] | {r['iou_mean']:.3f} | "
               f"{r['hd95_median']:.1f} | {100 * r['foreground']:.1f} % |" for r in b["rows"]]
-    return "\n".join(lines) + f"\n\n{b['n_test']} phantom test films at {b['size']} px against their true bone masks; {b['note']}."
+    return "\n".join(lines) + f"\n\n{b['n_test']} films at {b['size']} px: {b['note']}."
 
 def regressors_table(m: dict) -> str:
     """Markdown table of the regressors stage: CV, validation and test MAE with 95 % intervals (and, for a
@@ -227,12 +227,42 @@ def predict_speed_table(b: dict) -> str:
                       f"| `boneage predict`: read + preprocess + network + interval | {b['predict_per_s']:.1f} |"]) + (
         f"\n\nThe {b['n']} raw rsna-hires films, model `{b['model']}` ({b['input_size']} px input), {b['device']}.")
 
+def _ended(f: dict, config: dict) -> str:
+    "How a landmark model's training ended."
+    if f.get("stopped_epoch"): return f"early stopping after epoch {f['stopped_epoch']}"
+    if f.get("clock_stopped_epoch") or (config.get("max_minutes") and f["epochs_run"] < config["epochs"]):
+        return f"stopped by the {config['max_minutes']:g}-minute wall-clock cap after epoch {f['epochs_run']}, early stopping did not fire"
+    return f"epoch limit ({f['epochs_run']}), early stopping did not fire"
+
+def cvs_table(d: dict) -> str:
+    "Markdown table of the cvs stage (or a documented run): landmark errors per test split, and the stage when there is one."
+    lines = ["| test split | films | MRE mm [95 % CI] | MRE px | SDR 2 / 2.5 / 3 / 4 mm | project 3's PCK (U-Net / Inception) |",
+             "|---|---|---|---|---|---|"]
+    for split, r in d["test"].items():
+        sdr = " / ".join(f"{r[f'sdr_{k}mm']:.1f}" for k in ("2", "2.5", "3", "4"))
+        p3 = r.get("project3", {})
+        lines.append(f"| {split} | {r['n_films']} | {r['mre_mm']:.2f} [{r['mre_mm_ci'][0]:.2f}, {r['mre_mm_ci'][1]:.2f}] | "
+                     f"{r['mre_px']:.1f} | {sdr} % | {p3.get('pck_unet', float('nan')):.1f} / {p3.get('pck_inception', float('nan')):.1f} % |")
+    f = d["models"][d["chosen"]]
+    out = "\n".join(lines) + (f"\n\n{d['source']}: {d['chosen']} ({f['params']:,} parameters, {d['size']} px letterboxed input, "
+                              f"decoder {f.get('decoder', '–')} chosen on validation), {d['n']['train']} training and {d['n']['val']} "
+                              f"validation films; best epoch {f['best_epoch']}, {_ended(f, d['config'])}; {f['train_minutes']:.1f} min of training.")
+    if "stage" in d:
+        p, t = d["stage"]["predicted_points"], d["stage"]["true_points"]
+        out += (f" Stage CS1–CS6 read from the predicted test landmarks (thresholds fitted on the training films' true landmarks): "
+                f"accuracy {p['accuracy']:.1f} %, within one stage {p['within_one']:.1f} %, quadratic κ {p['kappa_quadratic']:.2f} "
+                f"(from the true landmarks: {t['accuracy']:.1f} %).")
+    return out
+
 RENDERERS = {   # README block: (the JSON it is rendered from, renderer)
     "data": ("metrics/data_details.json", data_table),
     "preprocess": ("metrics/preprocess_details.json", preprocess_table),
     "segment": ("metrics/segment_details.json", segment_table),
     "segment_seeds": ("metrics/segment_seeds.json", segment_table),
     "kmeans_ablation": ("benchmarks/kmeans_ablation.json", kmeans_ablation_table),
+    "cvs": ("metrics/cvs_details.json", cvs_table),
+    "cvs_phantom256": ("metrics/cvs_phantom256.json", cvs_table),
+    "cvs_isbi": ("metrics/cvs_isbi.json", cvs_table),
     "regressors": ("metrics/regressors_details.json", regressors_table),
     "regressors_rsna": ("metrics/regressors_rsna_lowres.json", regressors_table),
     "phantom_speed": ("benchmarks/phantom_speed.json", speed_table),

@@ -32,6 +32,7 @@ def quiet_env():
 def smoke_configs():
     from boneage.augment import AugmentConfig
     from boneage.cnn import CnnConfig
+    from boneage.cvs import CvsConfig
     from boneage.data import DataConfig
     from boneage.kmeans import KMeansConfig
     from boneage.phantom import PhantomConfig
@@ -44,11 +45,14 @@ def smoke_configs():
                 segment=SegmentConfig(models=["unet_bce", "ddunet_dice_bootstrap"], seeds=2, size=32, n_train=30, epochs=2, min_epochs=0, batch_size=8),
                 regressors=RegressorsConfig(folds=2, mlp_epochs=5, n_boot=100),
                 cnn=CnnConfig(archs=("tunable_cnn",), seeds=2, size=32, epochs=3, schedule_epochs=2, patience=1, min_epochs=0, batch_size=8, n_boot=100),
-                release=ReleaseConfig(alpha=0.5, min_band=3, gradcam_cases=2, n_boot=100))   # 50 %: finite on a few films
+                release=ReleaseConfig(alpha=0.5, min_band=3, gradcam_cases=2, n_boot=100),   # 50 %: finite on a few films
+                cvs=CvsConfig(n_images=48, phantom_size=64, size=64, depth=3, filters=8, epochs=3, schedule_epochs=2, patience=1,
+                              min_epochs=0, batch_size=8, n_boot=50))
 
 UPSTREAM = {"phantom": [], "data": [], "preprocess": ["data"], "augment": ["data", "preprocess"], "kmeans": ["data", "preprocess"],
             "segment": ["data", "preprocess", "augment", "kmeans"], "regressors": ["data", "preprocess", "kmeans"],
             "cnn": ["data", "preprocess", "augment"], "release": ["data", "preprocess", "augment", "cnn"],
+            "cvs": [],
             "readme": ["data", "preprocess", "augment", "kmeans", "segment", "regressors", "cnn", "release"]}
 
 
