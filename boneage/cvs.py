@@ -26,12 +26,13 @@ from keras import ops
 import tensorflow as tf
 
 # %% auto #0
-__all__ = ['keras', 'MODELS', 'letterbox', 'to_letterbox', 'from_letterbox', 'letterbox_all', 'AugmentSettings', 'affine_matrix',
-           'warp_points', 'warp_image', 'augment_film', 'landmark_dataset', 'soft_argmax', 'SoftArgmax2D',
-           'quadratic_peaks', 'gaussian_logits', 'HeatmapLoss', 'MeanRadialError', 'unet_backbone', 'heatmap_unet',
-           'landmark_predictor', 'irv2_regressor', 'CoordinateLoss', 'fit_landmarks', 'WallClockStop', 'CvsConfig',
-           'load_films', 'film_image', 'predict_landmarks', 'score_landmarks', 'stage_scores', 'stage_from_points',
-           'landmarks_figure', 'run_cvs']
+__all__ = ['keras', 'MODELS', 'ISBI_TERMS', 'letterbox', 'to_letterbox', 'from_letterbox', 'letterbox_all', 'AugmentSettings',
+           'affine_matrix', 'warp_points', 'warp_image', 'augment_film', 'landmark_dataset', 'soft_argmax',
+           'SoftArgmax2D', 'quadratic_peaks', 'gaussian_logits', 'HeatmapLoss', 'MeanRadialError', 'unet_backbone',
+           'heatmap_unet', 'landmark_predictor', 'irv2_regressor', 'CoordinateLoss', 'fit_landmarks', 'WallClockStop',
+           'CvsConfig', 'load_films', 'film_image', 'predict_landmarks', 'score_landmarks', 'stage_scores',
+           'stage_from_points', 'landmarks_figure', 'run_cvs', 'dicom_spacing', 'LandmarkModel', 'iter_landmarks',
+           'landmark_meta', 'release_landmark_model', 'cvs_model_card']
 
 # %% ../nbs/17_cvs.ipynb #0cbd3176
 def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -624,3 +625,226 @@ def _phantom_figure(paths):
     from boneage import cervical
     fn = next((getattr(cervical, n) for n in ("cervical_figure", "phantom_figure", "cervical_phantom_figure") if hasattr(cervical, n)), None)
     if fn is not None: fn(paths.figure("cervical_phantom.png"))
+
+# %% ../nbs/17_cvs.ipynb #a1e0c002
+from .core import BoneageError
+
+def dicom_spacing(path) -> tuple[float, float] | None:
+    "(row, column) spacing in mm of a DICOM file from PixelSpacing (else ImagerPixelSpacing); None for other files or when absent."
+    from boneage.images import sniff_format
+    with open(path, "rb") as f: head = f.read(132)
+    if sniff_format(head) != "dicom" and Path(path).suffix.lower() not in (".dcm", ".dicom"): return None
+    import pydicom
+    try: ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    except Exception: return None
+    for key in ("PixelSpacing", "ImagerPixelSpacing"):
+        try: v = [float(s) for s in ds.get(key) or []]
+        except (TypeError, ValueError): continue
+        if len(v) == 2 and all(np.isfinite(v)) and min(v) > 0: return v[0], v[1]
+    return None
+
+def _as_uint8(film) -> np.ndarray:
+    "A grey film as uint8, as the training films were read: float films are taken to be in [0, 1]."
+    a = np.asarray(film)
+    if a.ndim == 3: a = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY) if a.shape[2] == 3 else a[..., 0]
+    if a.ndim != 2: raise BoneageError(f"not a grey film (shape {a.shape})")
+    if a.dtype == np.uint8: return a
+    return np.round(np.clip(np.asarray(a, np.float64), 0, 1) * 255).astype(np.uint8)
+
+class LandmarkModel:
+    "A released landmark model: the predictor (film -> landmarks, heatmaps) and what it needs to be used (its `.json`)."
+    def __init__(self, model, meta: dict):
+        self.model, self.meta = model, meta
+        self.size = int(model.inputs[0].shape[1])
+        self.names = list(meta["landmarks"])
+
+    @classmethod
+    def load(cls, path) -> "LandmarkModel":
+        "The model at `path` (.keras) and its `.json` beside it; a clear error naming the file if either is missing or bad."
+        import json
+        path = Path(path)
+        meta_path = path.with_suffix(".json")
+        for p in (path, meta_path):
+            if not p.is_file(): raise BoneageError(f"{p}: no such model file")
+        try: model = keras.saving.load_model(path, safe_mode=True)
+        except Exception as e: raise BoneageError(f"{path}: not a loadable Keras model ({type(e).__name__}: {e})") from None
+        try: meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError) as e: raise BoneageError(f"{meta_path}: not a model description ({e})") from None
+        missing = {"landmarks", "decoder", "input_size"} - set(meta) if isinstance(meta, dict) else {"an object"}
+        if missing: raise BoneageError(f"{meta_path}: not a landmark model description (no {', '.join(sorted(missing))})")
+        return cls(model, meta)
+
+    def save(self, path) -> Path:
+        "Write the `.keras` file (byte-stable, no optimizer state) and its `.json`."
+        path = Path(path)
+        save_keras(self.model, path); write_json(path.with_suffix(".json"), self.meta)
+        return path
+
+    @property
+    def cervical(self) -> bool:
+        from boneage.cervical import CVS_LANDMARKS
+        return self.names == list(CVS_LANDMARKS)
+
+    def landmarks(self, film) -> np.ndarray:
+        "The (k, 2) landmarks of a grey film (uint8, or float in [0, 1]) in its own pixels (x, y)."
+        boxed, t = letterbox(_as_uint8(film), self.size)
+        out = self.model(boxed[None, ..., None].astype(np.float32) / 255, training=False)
+        if self.meta["decoder"] == "quadratic":
+            heat = ops.convert_to_numpy(out["heatmaps"])
+            pts = quadratic_peaks(heat, self.size // heat.shape[1])[0]
+        else: pts = ops.convert_to_numpy(out["landmarks"])[0]
+        return from_letterbox(np.asarray(pts, np.float64), t)
+
+    def predict(self, image_or_path, spacing: float | None = None) -> dict:
+        """Landmarks of one film (a path: PNG, JPEG or DICOM; or a grey array): `landmarks_px` (k, 2) in the film's pixels,
+        `landmarks_mm` when the spacing is known (a DICOM file's PixelSpacing, else `spacing` in mm per pixel), and
+        `stage` (CS1-CS6) for a cervical model; with `names`, `mm_per_px` (row, column or None), `spacing_from`, `shape`."""
+        file_spacing, notes = None, []
+        if isinstance(image_or_path, (str, Path)):
+            from boneage.images import read_image
+            film, notes = read_image(image_or_path)
+            file_spacing = dicom_spacing(image_or_path)
+        else: film = image_or_path
+        film = _as_uint8(film)
+        px = self.landmarks(film)
+        mm_per_px, source = ((file_spacing, "DICOM header") if file_spacing else
+                             ((float(spacing), float(spacing)), "given") if spacing else (None, "unknown"))
+        out = dict(names=self.names, landmarks_px=px, mm_per_px=mm_per_px, spacing_from=source, shape=film.shape, notes=notes)
+        if mm_per_px: out["landmarks_mm"] = px * np.array([mm_per_px[1], mm_per_px[0]])   # x by column spacing, y by row
+        if self.cervical:
+            from boneage.cervical import stage_from_landmarks
+            out["stage"] = int(stage_from_landmarks(px, self.meta.get("stage_thresholds"))[0])
+        return out
+
+def _landmark_record(path, p: dict) -> dict:
+    "A prediction as a plain record: px to 0.1, mm to 0.01."
+    pts = [dict(name=n, x_px=round(float(x), 1), y_px=round(float(y), 1)) for n, (x, y) in zip(p["names"], p["landmarks_px"])]
+    if "landmarks_mm" in p:
+        for d, (x, y) in zip(pts, p["landmarks_mm"]): d.update(x_mm=round(float(x), 2), y_mm=round(float(y), 2))
+    rec = dict(file=str(path), ok=True, width=int(p["shape"][1]), height=int(p["shape"][0]),
+               mm_per_px=list(p["mm_per_px"]) if p["mm_per_px"] else None, spacing_from=p["spacing_from"], landmarks=pts)
+    if "stage" in p: rec["stage"] = p["stage"]
+    if p["notes"]: rec["notes"] = "; ".join(p["notes"])
+    return rec
+
+def iter_landmarks(files, bundle: LandmarkModel, spacing: float | None = None, progress=True):
+    "Yield one record per file as it is done: its landmarks (px, mm when known, stage for a cervical model), or `ok: False` with the error."
+    from tqdm.auto import tqdm
+    for path in tqdm(list(map(Path, files)), desc="cvs", unit="film", disable=not progress):
+        try: yield _landmark_record(path, bundle.predict(path, spacing))
+        except BoneageError as e: yield dict(file=str(path), ok=False, error=str(e) if str(path) in str(e) else f"{path}: {e}")
+        except Exception as e: yield dict(file=str(path), ok=False, error=f"{path}: {type(e).__name__}: {e}")
+
+# %% ../nbs/17_cvs.ipynb #a1e0c006
+ISBI_TERMS = "ISBI 2015 cephalometric challenge data: research use; cite Wang C-W et al., Medical Image Analysis 2016;31:63-76."
+
+def landmark_meta(details: dict, model, commit: str = "") -> dict:
+    "What a released landmark model needs to be used, from its `run_cvs` details: input, letterbox, decoder, names, spacing, provenance."
+    from boneage.cervical import CVS_LANDMARKS, ISBI_LANDMARKS, ISBI_MM_PER_PX
+    c, chosen = details["config"], details["chosen"]
+    fit = details["models"][chosen]
+    size = int(model.inputs[0].shape[1])
+    heat = model.get_layer("heatmaps").output.shape if chosen == "heatmap_unet" else None
+    isbi = details["source"] == "isbi"
+    meta = dict(arch=chosen, kind="cephalometric" if isbi else "cervical", input_size=size,
+                input=("grey film as 8 bits (a float film in [0, 1] is scaled by 255), letterboxed by boneage.cvs.letterbox: scaled by its "
+                       f"longer side into a {size} px square (OpenCV INTER_AREA), centred, zero-padded; then divided by 255"),
+                letterbox=dict(function="boneage.cvs.letterbox", inverse="boneage.cvs.from_letterbox", interpolation="INTER_AREA",
+                               pad_value=0, centred=True,
+                               pixel_convention="pixel centres at integers: film (x, y) -> (sx x + 0.5 sx - 0.5 + left, sy y + 0.5 sy - 0.5 + top)"),
+                decoder=fit["decoder"], stride=int(size // heat[1]) if heat else None,
+                outputs=dict(landmarks="soft-argmax (x, y) in letterbox px (n, k, 2)", heatmaps="logits (n, S/stride, S/stride, k)")
+                        if heat else dict(landmarks="(x, y) in letterbox px (n, k, 2)"),
+                landmarks=list(ISBI_LANDMARKS if isbi else CVS_LANDMARKS),
+                mm_per_px_training=ISBI_MM_PER_PX if isbi else None,
+                test={s: dict(mre_mm=v["mre_mm"], mre_mm_ci=v["mre_mm_ci"], sdr_2mm=v["sdr_2mm"]) for s, v in details["test"].items()},
+                provenance=dict(config=c, commit=commit, command=details.get("run", {}).get("command", ""),
+                                best_epoch=fit["best_epoch"], stopped_epoch=fit["stopped_epoch"], params=fit["params"],
+                                data=ISBI_TERMS if isbi else "boneage.cervical phantom (synthetic)"))
+    if "stage" in details: meta["stage_thresholds"] = details["stage"]["thresholds"]
+    return meta
+
+def release_landmark_model(model_path, details: dict, out_path, commit: str = "") -> LandmarkModel:
+    "Write a released landmark model: the `.keras` without optimizer state, its `.json` and its model card (`.md`)."
+    model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
+    if getattr(model, "optimizer", None) is not None:                 # a released file carries no optimizer state
+        clone = keras.models.clone_model(model); clone.set_weights(model.get_weights()); model = clone
+    bundle = LandmarkModel(model, landmark_meta(details, model, commit))
+    out_path = Path(out_path)
+    bundle.save(out_path)
+    out_path.with_suffix(".md").write_text(cvs_model_card(details, bundle.meta))
+    return bundle
+
+def _sdr_cells(m) -> str:
+    return " | ".join(f"{m[f'sdr_{t}mm']:.1f}" for t in ("2", "2.5", "3", "4"))
+
+def _card_landmark_metrics(d) -> list[str]:
+    fit = d["models"][d["chosen"]]
+    rows = [f"| {s} | {v['n_films']} | {v['mre_mm']:.2f} [{v['mre_mm_ci'][0]:.2f}, {v['mre_mm_ci'][1]:.2f}] | {v['median_mm']:.2f} | {_sdr_cells(v)} |"
+            for s, v in d["test"].items()]
+    base = d.get("run", {}).get("mean_shape_baseline")
+    if base: rows += [f"| {s}, mean training shape | | {base[f'{s}_mre_mm']:.2f} | | {base[f'{s}_sdr_2mm']:.1f} | | | |"
+                      for s in d["test"] if f"{s}_mre_mm" in base]
+    out = ["## Metrics (mm)", f"- Validation MRE {fit['val_mre_mm'][fit['decoder']]:.2f} mm ({d['n'].get('val', 0)} films; "
+           + ", ".join(f"{k} {v:.2f}" for k, v in fit["val_mre_mm"].items()) + " by decoder).",
+           "- Test films scored once, after every choice; mean radial error (MRE) with its 95 % bootstrap interval over films, "
+           "and success detection rates (SDR, % of landmarks within 2, 2.5, 3 and 4 mm):", "",
+           "| split | films | MRE [95 % CI] | median | SDR 2 | SDR 2.5 | SDR 3 | SDR 4 |", "|---|---|---|---|---|---|---|---|", *rows, ""]
+    for s, v in d["test"].items():
+        worst = sorted(v["per_landmark"].items(), key=lambda kv: -kv[1]["mre_mm"])[:5]
+        out.append(f"- Worst landmarks on {s} (MRE mm, SDR 2 mm %): "
+                   + "; ".join(f"{n} {m['mre_mm']:.2f} ({m['sdr_2mm']:.0f} %)" for n, m in worst) + ".")
+    return out + [""]
+
+def cvs_model_card(details: dict, meta: dict | None = None) -> str:
+    "The model card (Markdown) of a landmark model from its `run_cvs` details (the metrics JSON) and, when given, its release metadata."
+    c, fit, n, isbi = details["config"], details["models"][details["chosen"]], details["n"], details["source"] == "isbi"
+    meta = meta or {}
+    size, stride = meta.get("input_size", details["size"]), meta.get("stride", c.get("stride"))
+    data = (["## Data and split",
+             "- ISBI 2015 cephalometric challenge: lateral cephalograms with 19 landmarks (senior doctor's annotations), stored here "
+             "as 968 × 1200 JPEGs at 0.2 mm per pixel (the originals downscaled × 0.5).",
+             f"- Training: the challenge's `train` films without 038 and 144 (the same films as test1's 283 and 173): {n['train']} to fit and "
+             f"{n['val']} carved from them (seed {c['seed']}) for early stopping and the choice of decoder. `test1` ({n.get('test1', 0)}) "
+             f"and `test2` ({n.get('test2', 0)}) were scored once, after every choice.",
+             f"- Terms: {ISBI_TERMS}", ""] if isbi else
+            ["## Data and split", f"- The `boneage.cervical` phantom (synthetic): {n['train']} train, {n['val']} val, {n.get('test', 0)} test films.", ""])
+    prep = ["## Input and preprocessing",
+            f"- A grey film (PNG, JPEG or DICOM) read as 8 bits, letterboxed into {size} × {size} px: scaled by its longer side "
+            "(OpenCV INTER_AREA), centred and zero-padded, never stretched; pixels divided by 255 (`boneage.cvs.letterbox`).",
+            f"- Output: one heatmap per landmark at stride {stride}, decoded by the {fit['decoder']} fit around each peak (the decoder "
+            "with the lower validation MRE) and mapped back to the film's pixels (`boneage.cvs.from_letterbox`); millimetres when the pixel "
+            "spacing is known (DICOM PixelSpacing, or given).", ""]
+    aug = (f"rotation ±{c['rotation_deg']:g}°, zoom ±{c['zoom']:g}, shift ±{c['translate']:g}, brightness ±{c['brightness']:g}, "
+           f"contrast ±{c['contrast']:g}, gamma ±{c['gamma']:g}, geometry applied to film and points together") if c["augment"] else "none"
+    train = ["## Training",
+             f"- `boneage.cvs.run_cvs`, {details['chosen']} ({fit['params']:,} parameters; {c['filters']} filters, depth {c['depth']}), "
+             f"Gaussian heatmaps σ = {c['sigma']:g} px, batch {c['batch_size']}, AdamW lr {c['lr']:g} (weight decay {c['weight_decay']:g}) "
+             f"with warm-up and cosine decay over {c['schedule_epochs']} epochs, at most {c['epochs']}; early stopping on validation MRE "
+             f"(patience {c['patience']}, at least {c['min_epochs']} epochs); best epoch {fit['best_epoch']}, "
+             f"{'stopped at ' + str(fit['stopped_epoch']) if fit['stopped_epoch'] else 'ran ' + str(fit['epochs_run']) + ' epochs'}; "
+             f"{fit['train_minutes']:.1f} minutes on 2 shared CPU cores; seed {c['seed']}.",
+             f"- Augmentation: {aug}."]
+    if meta.get("provenance", {}).get("commit"): train.append(f"- Code: commit {meta['provenance']['commit']}; the run's settings "
+                                                               "and command are in the model's `.json` (`provenance`).")
+    limits = ["## Intended use",
+              "- Research: cephalometric landmarks on lateral cephalograms like ISBI 2015's (whole head in the field of view, "
+              "facing right). Not a medical device and not validated for clinical use or treatment planning." if isbi else
+              "- Research on cervical vertebral maturation from landmarks; trained on synthetic films only.", "",
+              "## Limits",
+              f"- The network sees the film at {size} px (about {1200 * 0.2 / size:.2f} mm per input pixel on ISBI films): the sub-pixel "
+              "decoder recovers much, not all; errors are larger than the best published models (about 1.1–1.2 mm)." if isbi else
+              f"- The network sees the film at {size} px.",
+              "- Trained on one centre's device and one annotator; other scanners, fields of view, ages or head positions may fail "
+              "silently. test2 is harder than test1 (higher MRE, wider interval): expect errors of that size or more on new data.",
+              "- The letterbox makes the input independent of the pixel size, not of the field of view: a cropped or much wider film "
+              "changes the anatomy's scale in the input.",
+              *[f"- Systematic misses: {name} on {s} (MRE {m['mre_mm']:.1f} mm, {m['sdr_4mm']:.0f} % within 4 mm), far beyond the split's "
+                f"{v['mre_mm']:.2f} mm; check it by eye." for s, v in details["test"].items() for name, m in v["per_landmark"].items()
+                if m["mre_mm"] > 3 * v["mre_mm"]],
+              "- Millimetres are only as good as the spacing: with no DICOM PixelSpacing and no `--spacing`, only pixels are given.",
+              "- Cephalometric landmarks only: this model gives no cervical vertebral maturation stage." if isbi else
+              "- Stage from the landmarks by Baccetti's rules with thresholds fitted on the phantom's train split.", ""]
+    title = ("ISBI 2015 cephalometric landmarks" if isbi else "cervical vertebral landmarks and stage")
+    return "\n".join([f"# Model card: boneage {title} ({details['chosen']})", "", *data, *prep, *train, "",
+                      *_card_landmark_metrics(details), *limits])

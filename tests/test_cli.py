@@ -63,3 +63,47 @@ def test_phantom_writes_dicom_that_validates(tmp_path, boneage_cmd):
     assert sorted(p.name for p in (tmp_path / "dcm" / "images").iterdir()) == ["1.dcm", "2.dcm", "3.dcm"]
     r = run(boneage_cmd, "validate", tmp_path / "dcm", "--report", tmp_path / "r.csv", "--quiet")
     assert r.returncode == 0 and "3 valid" in r.stdout
+
+
+def test_cli_cvs_isbi_film_gives_19_landmarks_in_mm(shared_data, boneage_cmd):
+    "The released ISBI model on a test1 film, as a user runs it: 19 landmarks in px and mm, MRE against its truth below 4 mm."
+    import re
+    import numpy as np
+    from boneage.cervical import ISBI_LANDMARKS
+    root = shared_data / "isbi2015-ceph"
+    truth = pd.read_csv(root / "landmarks.csv").set_index("image").loc["images/151.jpg"]
+    r = run(boneage_cmd, "cvs", root / "images" / "151.jpg", "--spacing", 0.2, "--quiet")
+    assert r.returncode == 0 and "Traceback" not in r.stdout + r.stderr, r.stderr
+    (line,) = r.stdout.strip().splitlines()
+    assert line.startswith(f"{root / 'images' / '151.jpg'} (968 x 1200 px, 0.2 mm/px given): ")
+    got = re.findall(r"(\w+) \(([\d.]+), ([\d.]+)\) px \(([\d.]+), ([\d.]+)\) mm", line)
+    assert [g[0] for g in got] == list(ISBI_LANDMARKS)
+    px, mm = np.array([g[1:3] for g in got], float), np.array([g[3:5] for g in got], float)
+    assert np.allclose(mm, 0.2 * px, atol=0.011)
+    true = np.array([[truth[f"L{i}_x"], truth[f"L{i}_y"]] for i in range(1, 20)], float)
+    assert np.hypot(*(mm - 0.2 * true).T).mean() < 4.0
+
+
+def test_cli_cvs_goes_on_past_a_corrupt_film_and_json_names_each(tmp_path, capsys):
+    "Two films and a corrupt one: an error line naming it, the others predicted, exit 1; --json: one record per film."
+    import json
+    import cv2
+    import numpy as np
+    from boneage.cli import main
+    films = tmp_path / "films"; films.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.jpg"):
+        cv2.imwrite(str(films / name), cv2.GaussianBlur((rng.random((300, 240)) * 255).astype(np.uint8), (0, 0), 4))
+    (films / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    assert main(["cvs", str(films), "--quiet"]) == 1
+    out = capsys.readouterr()
+    lines = out.out.strip().splitlines()
+    assert len(lines) == 3 and [l for l in lines if "error:" in l] == [l for l in lines if l.startswith(str(films / "broken.png"))]
+    assert all(l.count(") px") == 19 and "pixels only" in l and " mm" not in l for l in lines if "broken" not in l)
+    assert "2 predicted, 1 failed" in out.err
+    assert main(["cvs", str(films), "--json", "--spacing", "0.1", "--quiet"]) == 1
+    recs = [json.loads(l) for l in capsys.readouterr().out.strip().splitlines()]
+    assert {x["file"] for x in recs} == {str(films / n) for n in ("a.png", "b.jpg", "broken.png")}
+    good = [x for x in recs if x["ok"]]
+    assert len(good) == 2 and all(len(x["landmarks"]) == 19 and x["mm_per_px"] == [0.1, 0.1] and "x_mm" in x["landmarks"][0] for x in good)
+    assert main(["cvs", str(films / "a.png"), "--spacing", "-1", "--quiet"]) == 2 and "--spacing" in capsys.readouterr().err
