@@ -122,10 +122,10 @@ SEGMENT_MODELS = {   # key: (label, network builder, loss builder)
 class SegmentConfig:
     "Settings of the `segment` stage (params.yaml section `segment`)."
     seed: int = 42
-    models: list[str] = field(default_factory=lambda: ["ddunet_bce", "ddunet_gce"])
+    models: list[str] = field(default_factory=lambda: ["ddunet_gce"])
     seeds: int = 1                   # training seeds per method (seed, seed + 1, ...)
     size: int = 64                   # training resolution
-    n_train: int = 100               # training films used, 0 = all
+    n_train: int = 200               # training films used, 0 = all
     epochs: int = 30                 # most epochs; early stopping ends sooner
     schedule_epochs: int = 8        # warm-up + cosine over these, then the rate stays at 5 % of lr
     patience: int = 3                # epochs without a better validation (pseudo-mask) loss before stopping
