@@ -36,7 +36,8 @@ def fit_segmenter(model, loss, train_ds, x_val, y_val, epochs=40, lr=1e-3, patie
     """Train a segmentation model on (pseudo-)masks: Adam with a one-epoch warm-up and a cosine decay over
     `schedule_epochs` to 5 % of `lr` (then flat, so early stopping can fire); early stopping on the validation
     loss (an epoch counts as better when it lowers the best by more than `min_delta`), not counted before
-    `min_epochs`; the best weights restored. Returns the history and when it stopped."""
+    `min_epochs`; the best weights restored (`best_epoch`: the epoch whose weights are kept). Returns the history and
+    when it stopped."""
     steps = int(train_ds.cardinality())
     rate = WarmupCosine(lr, total_steps=max(schedule_epochs, 1) * steps, warmup_steps=steps, alpha=0.05)
     model.compile(keras.optimizers.Adam(rate), loss=loss, metrics=[keras.metrics.BinaryIoU(target_class_ids=[1], name="iou")])
@@ -49,8 +50,9 @@ def fit_segmenter(model, loss, train_ds, x_val, y_val, epochs=40, lr=1e-3, patie
         cbs.append(DVCLiveCallback(live=Live(str(live_dir), save_dvc_exp=False, dvcyaml=None, report=None)))
     val = (np.asarray(x_val, np.float32)[..., None], np.asarray(y_val, np.float32)[..., None])
     hist = model.fit(train_ds, validation_data=val, epochs=epochs, callbacks=cbs, verbose=0).history
-    return dict(history=hist, epochs_run=len(hist["loss"]), best_epoch=int(np.argmin(hist["val_loss"])) + 1,
-                stopped_early=bool(stop.stopped_epoch > 0), best_val_loss=float(np.min(hist["val_loss"])))
+    restored = stop.best_epoch + 1 if stop.best_weights is not None else len(hist["loss"])   # the weights kept
+    return dict(history=hist, epochs_run=len(hist["loss"]), best_epoch=int(restored), stopped_early=bool(stop.stopped_epoch > 0),
+                best_val_loss=float(hist["val_loss"][restored - 1]), lowest_val_loss_epoch=int(np.argmin(hist["val_loss"])) + 1)
 
 def predict_masks(model, x, out_size, batch_size=16) -> np.ndarray:
     "Bone probabilities for images `x` (N, S, S), resized to `out_size`."
