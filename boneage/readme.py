@@ -82,7 +82,7 @@ def segment_table(m: dict) -> str:
         gain = f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]" if d else "–"
         val = f"{info['val_pseudo_dice']:.3f}" if info else "–"
         lines.append(f"| {label}{chosen} | {r['dice_mean']:.3f} [{r['dice_ci'][0]:.3f}, {r['dice_ci'][1]:.3f}] | {_seed_pm(r)} | "
-                     f"{r['iou_mean']:.3f} | {r['hd95_median']:.1f} | {gain} | {val} | {_runs(info) if info else '–'} |")
+                     f"{r['iou_mean']:.3f} | {_fmt(r['hd95_median'])} | {gain} | {val} | {_runs(info) if info else '–'} |")
     d = m["best_network_minus_kmeans_dice"]
     verdict = "beats" if d["ci_low"] > 0 else ("is worse than" if d["ci_high"] < 0 else "does not differ clearly from")
     bn = "re-estimated on the training films after training" if m.get("recalibrate_bn") else "as training left them"
