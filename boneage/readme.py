@@ -11,7 +11,7 @@ from pathlib import Path
 __all__ = ['RENDERERS', 'data_table', 'speed_table', 'preprocess_table', 'preprocess_speed_table', 'input_pipeline_table',
            'segment_table', 'kmeans_ablation_table', 'regressors_table', 'preprocess_real_table', 'cnn_table',
            'cnn_speed_table', 'cnn_resolution_table', 'release_table', 'predict_hires_table', 'predict_speed_table',
-           'cvs_table', 'fill_blocks', 'update_readme', 'run_readme']
+           'cvs_table', 'prior_work_table', 'fill_blocks', 'update_readme', 'run_readme']
 
 # %% ../nbs/91_readme.ipynb #6a2f0dd8
 def _fmt(x, nd=1): return "–" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
@@ -254,7 +254,14 @@ def cvs_table(d: dict) -> str:
                 f"(from the true landmarks: {t['accuracy']:.1f} %).")
     return out
 
+def prior_work_table(d: dict) -> str:
+    "Markdown table of the five prior projects (paper/prior_work.json): what each claimed, what its code shows, what this project does."
+    lines = ["| # | repository | task | claimed | what its code and outputs show | here |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r['project']} | `{r['repository']}` | {r['task']} | {r['claimed']} | {r['found']} | {r['here']} |" for r in d["rows"]]
+    return "\n".join(lines) + f"\n\nSource: {d['source']}."
+
 RENDERERS = {   # README block: (the JSON it is rendered from, renderer)
+    "prior_work": ("paper/prior_work.json", prior_work_table),
     "data": ("metrics/data_details.json", data_table),
     "preprocess": ("metrics/preprocess_details.json", preprocess_table),
     "segment": ("metrics/segment_details.json", segment_table),

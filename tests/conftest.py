@@ -35,6 +35,7 @@ def smoke_configs():
     from boneage.cvs import CvsConfig
     from boneage.data import DataConfig
     from boneage.kmeans import KMeansConfig
+    from boneage.paper import PaperConfig
     from boneage.phantom import PhantomConfig
     from boneage.preprocess import PreprocessConfig
     from boneage.regressors import RegressorsConfig
@@ -47,13 +48,15 @@ def smoke_configs():
                 cnn=CnnConfig(archs=("tunable_cnn",), seeds=2, size=32, epochs=3, schedule_epochs=2, patience=1, min_epochs=0, batch_size=8, n_boot=100),
                 release=ReleaseConfig(alpha=0.5, min_band=3, gradcam_cases=2, n_boot=100),   # 50 %: finite on a few films
                 cvs=CvsConfig(n_images=48, phantom_size=64, size=64, depth=3, filters=8, epochs=3, schedule_epochs=2, patience=1,
-                              min_epochs=0, batch_size=8, n_boot=50))
+                              min_epochs=0, batch_size=8, n_boot=50),
+                paper=PaperConfig(page_dpi=30))
 
 UPSTREAM = {"phantom": [], "data": [], "preprocess": ["data"], "augment": ["data", "preprocess"], "kmeans": ["data", "preprocess"],
             "segment": ["data", "preprocess", "augment", "kmeans"], "regressors": ["data", "preprocess", "kmeans"],
             "cnn": ["data", "preprocess", "augment"], "release": ["data", "preprocess", "augment", "cnn"],
             "cvs": [],
             "readme": ["data", "preprocess", "augment", "kmeans", "segment", "regressors", "cnn", "release"]}
+UPSTREAM["paper"] = UPSTREAM["readme"] + ["cvs"]
 
 
 RESULTS = {}   # (smoke root, stage) -> what run_<stage> returned: each smoke stage trains once per session
