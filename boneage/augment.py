@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import Paths, import_keras, save_keras, seed_everything, write_json
+from .style import save_figure, styled
 from .preprocess import PreprocessedImages, load_preprocessed
 
 keras = import_keras()
@@ -161,9 +162,9 @@ def make_segmentation_dataset(x, y, batch_size=8, augmenter=None, shuffle=True, 
     return ds.prefetch(tf.data.AUTOTUNE)
 
 # %% ../nbs/05_augment.ipynb #294eb63c
+@styled
 def augment_figure(films, augmenter, path, n_aug=5, names=None):
     "Figure: each film (left) and `n_aug` augmented versions."
-    import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(len(films), n_aug + 1, figsize=(1.7 * (n_aug + 1), 1.8 * len(films)), squeeze=False)
     outs = [ops.convert_to_numpy(augmenter(films, training=True)) for _ in range(n_aug)]
@@ -173,9 +174,8 @@ def augment_figure(films, augmenter, path, n_aug=5, names=None):
             ax.imshow((films if j == 0 else outs[j - 1])[i, ..., 0], cmap="gray", vmin=0, vmax=1)
             if i == 0: ax.set_title("original" if j == 0 else f"augmented {j}", fontsize=8)
         if names is not None: axes[i, 0].set_ylabel(names[i])
-    fig.tight_layout(); Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100); plt.close(fig)
-    return Path(path)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=100)
 
 # %% ../nbs/05_augment.ipynb #4f4a5114
 def load_augmenter(paths: Paths) -> keras.Sequential:

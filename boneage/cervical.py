@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .core import BoneageError, ProblemReport, shared_data_dir
+from .style import save_figure, styled
 
 # %% auto #0
 __all__ = ['CVS_LANDMARKS', 'STAGES', 'BODY_SHAPES', 'CONCAVITY_ABSENT', 'CONCAVITY_FIRST', 'CONCAVITY_STEP', 'FEATURES',
@@ -575,6 +576,7 @@ def _show(ax, img, xy, title):
     ax.set_title(title, fontsize=9); ax.axis('off')
 
 # %% ../nbs/16_cervical.ipynb #df1645ac
+@styled
 def cervical_figure(path=None, size=256, seed=42, data_dir='shared'):
     """Phantom films of CS1-CS6 with their landmarks beside the real cvs-roi crops (`data_dir`: the shared
     data folder, 'shared' to look for ../shared/data, None for phantoms only). Saved to `path` when given."""
@@ -588,7 +590,5 @@ def cervical_figure(path=None, size=256, seed=42, data_dir='shared'):
     for ax, (name, img, xy) in zip(axes[6:], real):
         _show(ax, img, xy, f"cvs-roi {name} (reads CS{stage_from_landmarks(xy)[0]})")
     fig.tight_layout()
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110); plt.close(fig)
+    if path is not None: save_figure(fig, path, dpi=110)
     return fig

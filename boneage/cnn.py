@@ -15,6 +15,7 @@ import pandas as pd
 
 from .augment import load_augmenter, make_dataset
 from .core import Paths, import_keras, save_keras, seed_everything, write_json
+from .style import COLUMN_WIDTH, PAGE_WIDTH, SPLIT_COLORS, save_figure, styled
 from .evaluate import age_metrics, evaluate, evaluation_figure, paired_difference
 from .preprocess import PreprocessedImages, load_preprocessed
 from .train import TrainConfig, compile_regressor, dtype_policy, fit_regressor, resolve_jit, resolve_precision
@@ -206,18 +207,18 @@ def _sex_ablation(config, paths, data, arch, with_sex, y_test, progress) -> dict
                 mae_gain_from_sex=paired_difference(err(without), err(with_sex), seed=config.seed))
 
 # %% ../nbs/13_cnn.ipynb #1b8bf320
+@styled
 def comparison_figure(table: dict, chosen: str, path, title=""):
     "Figure: validation and test MAE of each architecture, one dot per seed."
-    import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(max(5.5, 1.6 + 1.3 * len(table)), 3.2))
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH if len(table) < 3 else PAGE_WIDTH, 2.6))
     for i, (arch, r) in enumerate(table.items()):
-        for dx, key, colour in ((-0.12, "val_mae_seeds", "tab:blue"), (0.12, "test_mae_seeds", "tab:orange")):
+        for dx, key, colour in ((-0.12, "val_mae_seeds", SPLIT_COLORS["val"]), (0.12, "test_mae_seeds", SPLIT_COLORS["test"])):
             ax.scatter(np.full(len(r[key]), i + dx), r[key], s=14, color=colour, label=key.split("_")[0] if i == 0 else None)
-    ax.set_xticks(range(len(table)), [a + (" *" if a == chosen else "") for a in table], rotation=20, fontsize=8)
-    ax.set_ylabel("MAE (months)"); ax.legend(fontsize=7); ax.set_title(title, fontsize=8)
-    fig.tight_layout(); Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=120); plt.close(fig)
-    return Path(path)
+    ax.set_xticks(range(len(table)), [a + (" *" if a == chosen else "") for a in table], rotation=20)
+    ax.set_ylabel("MAE (months)"); ax.legend(); ax.set_title(title)
+    fig.tight_layout()
+    return save_figure(fig, path, vector=True)
 
 # %% ../nbs/13_cnn.ipynb #558c11b8
 def run_cnn(config: CnnConfig, paths: Paths, progress: bool = True) -> dict:

@@ -14,7 +14,7 @@ import yaml
 
 # %% auto #0
 __all__ = ['import_keras', 'seed_everything', 'BoneageError', 'ProblemReport', 'as_bool', 'load_config', 'Paths', 'sha256_file',
-           'write_json', 'save_keras', 'save_skops', 'project_root', 'shared_data_dir']
+           'write_json', 'save_keras', 'save_skops', 'save_bundle', 'load_bundle', 'project_root', 'shared_data_dir']
 
 # %% ../nbs/00_core.ipynb #553223ba
 def import_keras():
@@ -206,6 +206,28 @@ def save_skops(obj, path) -> Path:
         for old, new in names.items(): text = text.replace(f'"{old}"', f'"{new}"')
         return text.encode()
     return _rewrite_zip(path, renumber, names)
+
+# %% ../nbs/00_core.ipynb #e732d087
+def save_bundle(model, meta: dict, path) -> Path:
+    "Write a released model: the byte-stable `.keras` file at `path` and its description `.json` beside it."
+    path = Path(path)
+    save_keras(model, path); write_json(path.with_suffix(".json"), meta)
+    return path
+
+def load_bundle(path, required=(), what: str = "model description") -> tuple:
+    "(network, description) of the bundle at `path`; a one-line `BoneageError` naming the file if either is missing or bad."
+    keras = import_keras()
+    path = Path(path)
+    meta_path = path.with_suffix(".json")
+    for p in (path, meta_path):
+        if not p.is_file(): raise BoneageError(f"{p}: no such model file")
+    try: model = keras.saving.load_model(path, safe_mode=True)
+    except Exception as e: raise BoneageError(f"{path}: not a loadable Keras model ({type(e).__name__}: {e})") from None
+    try: meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError) as e: raise BoneageError(f"{meta_path}: not a {what} ({e})") from None
+    missing = set(required) - set(meta) if isinstance(meta, dict) else {"an object"}
+    if missing: raise BoneageError(f"{meta_path}: not a {what} (no {', '.join(sorted(missing))})")
+    return model, meta
 
 # %% ../nbs/00_core.ipynb #4332fcbd
 def project_root(start=None) -> Path:

@@ -12,11 +12,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .core import Paths, import_keras, save_keras, seed_everything, write_json
+from .core import Paths, import_keras, load_bundle, save_bundle, save_keras, seed_everything, write_json
+from .style import save_figure, styled
 from .evaluate import landmark_metrics, project3_pck, radial_errors
-from .train import (FitResult, ResumableEarlyStopping, TrainConfig, make_optimizer, pick_strategy, resolve_jit,
-                           resolve_precision)
-from .train import _backed_up_epoch, _history, _load_state, _prepare, _steps_per_epoch
+from .train import FitResult, TrainConfig, fit_regressor
 from .zoo import conv_bn, inception_resnet_v2_backbone
 keras = import_keras()
 from keras import layers as L
@@ -290,44 +289,12 @@ class CoordinateLoss(keras.losses.Loss):
     def get_config(self): return {**super().get_config(), "scale": self.scale}
 
 # %% ../nbs/17_cvs.ipynb #29c3e5bb
-def _landmark_callbacks(config, out, state, live_dir, resumed, monitor):
-    backup = out / "backup"
-    stopper = ResumableEarlyStopping(backup, state, monitor=monitor, mode="min", patience=config.patience,
-                                     restore_best_weights=True, start_from_epoch=config.min_epochs)
-    cbs = [stopper, keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-           keras.callbacks.BackupAndRestore(str(backup)),
-           keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor=monitor, mode="min", save_best_only=True,
-                                           initial_value_threshold=state["best"] if state else None)]
-    if live_dir is not None:
-        from dvclive import Live
-        from dvclive.keras import DVCLiveCallback
-        cbs.append(DVCLiveCallback(live=Live(str(live_dir), resume=resumed, save_dvc_exp=False, dvcyaml=None, report=None)))
-    return stopper, cbs
-
 def fit_landmarks(model, train_ds, val_ds, loss, metrics, config: TrainConfig, out_dir, live_dir=None,
                   monitor="val_mre", callbacks=(), verbose=0) -> FitResult:
-    """`boneage.train.fit_regressor` for landmark models: compiled with `loss` and `metrics` on the config's
-    optimiser and schedule, early-stopped on `monitor`; resumes in `out_dir`. `best_val_mae` holds the best `monitor`."""
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    seed_everything(config.seed)
-    strategy = pick_strategy()
-    policy, jit = resolve_precision(config.mixed_precision), resolve_jit(config.jit_compile)
-    model, steps = _prepare(model, policy, strategy), _steps_per_epoch(train_ds)
-    with strategy.scope():
-        model.compile(optimizer=make_optimizer(config, steps), loss=loss, metrics=list(metrics), jit_compile=jit)
-    start = _backed_up_epoch(out / "backup")
-    if start == 0: (out / "history.csv").unlink(missing_ok=True)
-    for _ in range(start): iter(train_ds)
-    stopper, cbs = _landmark_callbacks(config, out, _load_state(out / "backup", start), live_dir, start > 0, monitor)
-    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, steps_per_epoch=steps,
-              callbacks=[*cbs, *callbacks], verbose=verbose)
-    save_keras(model, out / "best.keras")
-    history = _history(out / "history.csv")
-    result = FitResult(model, history, stopper.best_epoch + 1, float(stopper.best),
-                       stopper.stopped_epoch + 1 if stopper.stopped_epoch else None, len(history.get("loss", [])),
-                       start, strategy.num_replicas_in_sync, model.dtype_policy.name, bool(jit))
-    write_json(out / "fit.json", result.summary())
-    return result
+    """`boneage.train.fit_regressor` for landmark models: the same loop (schedule, early stopping, checkpoints,
+    resumable backups, dvclive) with their `loss` and `metrics`, stopping on `monitor`; `best_val_mae` holds its best."""
+    return fit_regressor(model, train_ds, val_ds, config, out_dir, live_dir, callbacks=callbacks, verbose=verbose,
+                         loss=loss, metrics=metrics, monitor=monitor)
 
 class WallClockStop(keras.callbacks.Callback):
     "Ends training at the end of the first epoch that finishes after `minutes` of wall clock."
@@ -488,9 +455,9 @@ def stage_from_points(films: dict, pred_test, train_idx, test_idx) -> dict:
                 thresholds=thresholds, pred_stage=from_pred.tolist())
 
 # %% ../nbs/17_cvs.ipynb #255550c7
+@styled
 def landmarks_figure(films: dict, idx, pred, errors_mm, path, title="", n=3):
     "Figure: the `n` best and `n` worst films of `idx` by mean error, true (green) and predicted (red) points in film px."
-    import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     order = np.argsort(errors_mm)
     picks = list(dict.fromkeys([*order[:n], *order[::-1][:n]]))
@@ -506,8 +473,7 @@ def landmarks_figure(films: dict, idx, pred, errors_mm, path, title="", n=3):
         ax.set_title(f"{films['ids'][i]}: MRE {errors_mm[j]:.2f} mm", fontsize=8)
     axes.ravel()[0].legend(fontsize=6, loc="lower left")
     fig.suptitle(title, fontsize=9); fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=110); plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=110)
 
 # %% ../nbs/17_cvs.ipynb #7bae1387
 def _train_model(model_name, config: CvsConfig, data: dict, paths: Paths) -> dict:
@@ -653,24 +619,11 @@ class LandmarkModel:
     @classmethod
     def load(cls, path) -> "LandmarkModel":
         "The model at `path` (.keras) and its `.json` beside it; a clear error naming the file if either is missing or bad."
-        import json
-        path = Path(path)
-        meta_path = path.with_suffix(".json")
-        for p in (path, meta_path):
-            if not p.is_file(): raise BoneageError(f"{p}: no such model file")
-        try: model = keras.saving.load_model(path, safe_mode=True)
-        except Exception as e: raise BoneageError(f"{path}: not a loadable Keras model ({type(e).__name__}: {e})") from None
-        try: meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError) as e: raise BoneageError(f"{meta_path}: not a model description ({e})") from None
-        missing = {"landmarks", "decoder", "input_size"} - set(meta) if isinstance(meta, dict) else {"an object"}
-        if missing: raise BoneageError(f"{meta_path}: not a landmark model description (no {', '.join(sorted(missing))})")
-        return cls(model, meta)
+        return cls(*load_bundle(path, {"landmarks", "decoder", "input_size"}, "landmark model description"))
 
     def save(self, path) -> Path:
         "Write the `.keras` file (byte-stable, no optimizer state) and its `.json`."
-        path = Path(path)
-        save_keras(self.model, path); write_json(path.with_suffix(".json"), self.meta)
-        return path
+        return save_bundle(self.model, self.meta, path)
 
     @property
     def cervical(self) -> bool:

@@ -14,6 +14,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .core import BoneageError, Paths, ProblemReport, project_root, sha256_file, write_json
+from .style import PAGE_WIDTH, SEX_COLORS, save_figure, styled
 from .images import IMAGE_SUFFIXES, ImageError, _other_format, read_image, sniff_format
 from .phantom import RenderConfig, write_phantom
 
@@ -404,21 +405,20 @@ def dataset_summary(m: pd.DataFrame, v: Validation, floor: dict | None = None) -
     return out
 
 # %% ../nbs/03_data.ipynb #68c8f014
+@styled
 def distribution_figure(m: pd.DataFrame, path) -> Path:
     "Figure: bone-age histogram by sex for each split."
-    import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.2), sharex=True)
+    fig, axes = plt.subplots(1, 3, figsize=(PAGE_WIDTH, 2.2), sharex=True)
     bins = np.arange(0, 241, 12)
     for ax, s in zip(axes, ("train", "val", "test")):
         x = m[m.split == s]
         ax.hist([x[x.male == 0].boneage, x[x.male == 1].boneage], bins=bins, label=["girls", "boys"],
-                color=["tab:red", "tab:blue"], alpha=0.8)
+                color=[SEX_COLORS[0], SEX_COLORS[1]], alpha=0.8)
         ax.set_title(f"{s}: n = {len(x)}"); ax.set_xlabel("bone age label (months)")
     axes[0].legend(); axes[0].set_ylabel("images")
-    fig.tight_layout(); Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90); plt.close(fig)
-    return Path(path)
+    fig.tight_layout()
+    return save_figure(fig, path, vector=True)
 
 # %% ../nbs/03_data.ipynb #3e3e3c2d
 @dataclass

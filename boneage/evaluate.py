@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from .style import PAGE_WIDTH, SEX_COLORS, save_figure, styled
+
 # %% auto #0
 __all__ = ['METRICS', 'SDR_RADII_MM', 'age_metrics', 'bootstrap_ci', 'evaluate', 'evaluation_figure', 'dice_score', 'iou_score',
            'hd95', 'score_masks', 'summarise_masks', 'paired_difference', 'radial_errors', 'landmark_metrics',
@@ -63,13 +65,13 @@ def evaluate(y_true, y_pred, male, skeletal_age=None, n_boot=1000, seed=42, bin_
     return out
 
 # %% ../nbs/06_evaluate.ipynb #2be5ccbc
+@styled
 def evaluation_figure(y_true, y_pred, male, path, title=""):
     "Figure: predicted vs true bone age and Bland-Altman plot."
-    import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     y, p, s = np.asarray(y_true, float), np.asarray(y_pred, float), np.asarray(male, int)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4.2))
-    for v, c, name in ((0, "tab:red", "girls"), (1, "tab:blue", "boys")):
+    fig, (a, b) = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 3.0))
+    for v, c, name in ((0, SEX_COLORS[0], "girls"), (1, SEX_COLORS[1], "boys")):
         a.scatter(y[s == v], p[s == v], s=8, alpha=0.5, color=c, label=name)
         b.scatter(((y + p) / 2)[s == v], (p - y)[s == v], s=8, alpha=0.5, color=c)
     lim = [0, max(240, float(np.nanmax(p)) if len(p) else 240)]
@@ -78,12 +80,10 @@ def evaluation_figure(y_true, y_pred, male, path, title=""):
     d = p - y; bias, sd = d.mean(), d.std()
     for v, st in ((bias, "-"), (bias - 1.96 * sd, "--"), (bias + 1.96 * sd, "--")): b.axhline(v, color="k", ls=st, lw=1)
     b.set_xlabel("mean of true and predicted (months)"); b.set_ylabel("predicted - true (months)")
-    b.set_title(f"bias {bias:+.1f}, limits {bias - 1.96 * sd:+.1f} to {bias + 1.96 * sd:+.1f}", fontsize=9)
-    a.set_title(f"MAE {np.abs(d).mean():.1f} months", fontsize=9)
-    fig.suptitle(title, fontsize=10); fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100); plt.close(fig)
-    return Path(path)
+    b.set_title(f"bias {bias:+.1f}, limits {bias - 1.96 * sd:+.1f} to {bias + 1.96 * sd:+.1f}")
+    a.set_title(f"MAE {np.abs(d).mean():.1f} months")
+    fig.suptitle(title); fig.tight_layout()
+    return save_figure(fig, path, vector=True)
 
 # %% ../nbs/06_evaluate.ipynb #a54a15a2
 def dice_score(a, b) -> float:

@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 
 from .core import import_keras
+from .style import save_figure, styled
 keras = import_keras()
 
 # %% auto #0
-__all__ = ['keras', 'find_gradcam_layer', 'GradCam', 'gradcam_overlay', 'write_overlay', 'gradcam_figure']
+__all__ = ['keras', 'find_gradcam_layer', 'ensemble_members', 'GradCam', 'gradcam_overlay', 'write_overlay', 'gradcam_figure']
 
 # %% ../nbs/14_gradcam.ipynb #7fdd0824
 def _spatial(layer) -> bool:
@@ -47,11 +48,19 @@ def find_gradcam_layer(model) -> tuple:
     return top, _after_last_conv(top)
 
 # %% ../nbs/14_gradcam.ipynb #a8d2122e
+def ensemble_members(model) -> list:
+    "The member networks of an averaging ensemble (a model with an `ensemble_mean` layer), else []."
+    if not any(l.name == "ensemble_mean" for l in model.layers): return []
+    return [l for l in model.layers if isinstance(l, keras.Model) and l.name.startswith("member")]
+
 class GradCam:
-    "Grad-CAM of a model's scalar output; `cam(inputs)` gives the maps (N, H, W) in [0, 1] at the input size and the outputs."
+    """Grad-CAM of a model's scalar output; `cam(inputs)` gives the maps (N, H, W) in [0, 1] at the input size and the
+    outputs. An ensemble (`boneage.release.average_networks`) gets the mean of its members' maps."""
     def __init__(self, model, input_name="image"):
         import tensorflow as tf
         self.model, self.input_name, self.tf = model, input_name, tf
+        self.members = [GradCam(m, input_name) for m in ensemble_members(model)]
+        if self.members: return
         self.nested, self.layer = find_gradcam_layer(model)
         if self.nested is None:
             self.split = keras.Model(model.inputs, [_in_graph(self.layer), model.output])
@@ -69,6 +78,9 @@ class GradCam:
         return maps, self.head([feats, *[inputs[n] for n in self.others]])
 
     def cam(self, inputs: dict) -> tuple[np.ndarray, np.ndarray]:
+        if self.members:
+            parts = [g.cam(inputs) for g in self.members]
+            return np.mean([m for m, _ in parts], axis=0).astype(np.float32), np.mean([o for _, o in parts], axis=0)
         tf = self.tf
         inputs = {k: tf.constant(np.asarray(v, np.float32)) for k, v in inputs.items()}
         with tf.GradientTape() as tape:
@@ -104,9 +116,9 @@ def write_overlay(path, film, cam, alpha: float = 0.4, min_side: int = 384) -> P
     return path
 
 # %% ../nbs/14_gradcam.ipynb #75e47207
+@styled
 def gradcam_figure(films, cams, titles, path, suptitle="") -> Path:
     "Figure: each film with its Grad-CAM overlay in one row of columns (film, overlay)."
-    import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     n = len(films)
     fig, axes = plt.subplots(2, n, figsize=(1.9 * n, 4.1), squeeze=False)
@@ -116,5 +128,4 @@ def gradcam_figure(films, cams, titles, path, suptitle="") -> Path:
         axes[0, j].set_title(titles[j], fontsize=7)
         for a in axes[:, j]: a.axis("off")
     fig.suptitle(suptitle, fontsize=9); fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=110); plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=110)

@@ -148,9 +148,10 @@ def paper_tables(root=".") -> dict[str, dict]:
     return out
 
 def paper_figures(root=".") -> dict[str, dict]:
-    "Every figure in `figures/` with who made it."
+    "Every figure in `figures/` with who made it, and whether it has a vector (SVG) version for the paper."
     root = Path(root)
-    return {f.name: asdict(provenance(f"figures/{f.name}", root)) for f in sorted((root / "figures").glob("*.png"))}
+    return {f.name: dict(asdict(provenance(f"figures/{f.name}", root)), vector=f.with_suffix(".svg").exists())
+            for f in sorted((root / "figures").glob("*.png"))}
 
 def write_generated(root=".", repository: str = "", environment: dict | None = None) -> Path:
     "Write `paper/generated.typ`: tables, figures, environment and the repository link, for `paper/boneage.typ`."

@@ -14,6 +14,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .core import write_json
+from .style import PAGE_WIDTH, SEX_COLORS, save_figure, styled
 from .images import write_dicom
 
 # %% auto #0
@@ -607,9 +608,9 @@ def _real_films(real_dir, ages, male):
         out.append(None if img is None else (img, int(r.boneage)))
     return out
 
+@styled
 def phantom_grid(path, size=512, seed=42, real_dir=None, ages=GRID_AGES):
     "Figure: phantoms by skeletal age and sex, with real films of similar bone age when available."
-    import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     cfg = RenderConfig(size=size, invert_fraction=0.0)
     rows = []
@@ -627,21 +628,19 @@ def phantom_grid(path, size=512, seed=42, real_dir=None, ages=GRID_AGES):
             ax.set_title(f"{label}  {months / 12:.1f} y", fontsize=9)
     fig.suptitle("boneage phantom by skeletal age" + (" beside real RSNA films (bone age)" if len(rows) > 2 else ""), fontsize=11)
     fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90); plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=90)
 
 # %% ../nbs/02_phantom.ipynb #598e39db
+@styled
 def maturity_chart(path, seed=42, n=30):
     "Figure: carpals present, epiphyses present and growth plates fused by skeletal age, girls and boys."
-    import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     ages = np.arange(0, 19.01, 0.25)
     rng = np.random.default_rng(seed)
     epi = list(EPIPHYSES)
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.4))
+    fig, axes = plt.subplots(1, 4, figsize=(PAGE_WIDTH, 2.0))
     stats = {}
-    for male, colour in ((0, "tab:red"), (1, "tab:blue")):
+    for male, colour in SEX_COLORS.items():
         curves = np.zeros((4, len(ages)))
         for j, a in enumerate(ages):
             ss = [maturity(a * 12, male, rng) for _ in range(n)]
@@ -653,10 +652,10 @@ def maturity_chart(path, seed=42, n=30):
         stats[male] = curves
     for ax, t in zip(axes, ("carpal bones ossified", "epiphyses present (fraction)", "growth plates fused (fraction)",
                             "adductor sesamoid present")):
-        ax.set_title(t, fontsize=10); ax.set_xlabel("skeletal age (years)"); ax.grid(alpha=0.3)
+        ax.set_title(t); ax.set_xlabel("skeletal age (years)"); ax.grid(alpha=0.3)
     axes[0].legend()
-    fig.tight_layout(); Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90); plt.close(fig)
+    fig.tight_layout()
+    save_figure(fig, path, vector=True)
     return stats
 
 # %% ../nbs/02_phantom.ipynb #57885c9d

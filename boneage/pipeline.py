@@ -5,13 +5,13 @@ report, and the stage's one-line summary on the terminal."""
 
 # %% ../nbs/92_pipeline.ipynb #d89130d7
 from __future__ import annotations
-import json, os, sys
+import json, os, re, sys, tempfile
 from pathlib import Path
 
 from .core import BoneageError
 
 # %% auto #0
-__all__ = ['QUIET_ENV', 'stage_notebook', 'clean_report', 'summary_line', 'stage_code', 'run_stage', 'main']
+__all__ = ['QUIET_ENV', 'stage_notebook', 'clean_report', 'summary_line', 'stage_cells', 'stage_code', 'run_stage', 'main']
 
 # %% ../nbs/92_pipeline.ipynb #c684f0d8
 def stage_notebook(stage: str, root=".") -> Path:
@@ -51,6 +51,18 @@ def summary_line(path, stage: str) -> str | None:
              for line in "".join(o.get("text", "")).splitlines() if line.startswith(f"{stage}: ")]
     return lines[-1] if lines else None
 
+# %% ../nbs/92_pipeline.ipynb #4398cb7c
+_LIBRARY_CELL = re.compile(r"\s*#\|\s*(export|exports|exporti|default_exp)\b")
+
+def stage_cells(nb: dict) -> dict:
+    """The notebook as a stage runs it: before the `parameters` cell, only the prose and the library (exported) cells;
+    the tests and demos there are `nbdev-test`'s work, and their outputs would be dropped from the report anyway."""
+    cells = nb["cells"]
+    first = next((i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if first is None: return nb
+    keep = [c for i, c in enumerate(cells) if i >= first or c["cell_type"] != "code" or _LIBRARY_CELL.match("".join(c["source"]))]
+    return {**nb, "cells": keep}
+
 # %% ../nbs/92_pipeline.ipynb #a85a13e9
 def _imported_modules(source: str, package_relative: bool) -> set[str]:
     "Names of the boneage modules a piece of Python source imports (anywhere in it)."
@@ -67,10 +79,10 @@ def _imported_modules(source: str, package_relative: bool) -> set[str]:
     return found - {""}
 
 def stage_code(stage: str, root=".") -> list[str]:
-    """The files a stage runs: its notebook, the closure of the boneage modules it imports and the released
+    """The files a stage runs: its notebook, the closure of the boneage modules its stage cells import and the released
     models (boneage/released/) those modules name (paths from `root`)."""
     root, nb = Path(root), stage_notebook(stage, root)
-    cells = json.loads(nb.read_text())["cells"]
+    cells = stage_cells(json.loads(nb.read_text()))["cells"]
     source = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     source = "\n".join(l for l in source.splitlines() if not l.lstrip().startswith(("%", "!")))
     own = {l.split()[-1] for l in source.splitlines() if l.startswith("#| default_exp")}   # the module the notebook exports
@@ -89,20 +101,23 @@ def stage_code(stage: str, root=".") -> list[str]:
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore"}
 
 def run_stage(stage: str, root=".", params="params.yaml") -> str:
-    "Execute a stage's notebook with papermill in `root`, clean its report, return the stage's summary line."
+    "Execute a stage's notebook (its `stage_cells`) with papermill in `root`, clean its report, return the stage's summary line."
     import papermill as pm
     root = Path(root).resolve()
     nb = stage_notebook(stage, root)
     report = root / "reports" / nb.name
     report.parent.mkdir(parents=True, exist_ok=True)
     os.environ.update(QUIET_ENV)
-    try:
-        pm.execute_notebook(str(nb), str(report), parameters=dict(params_path=str(params), root=".", progress=False),
-                            progress_bar=False, log_output=False, cwd=str(root), kernel_name="python3",
-                            extra_arguments=["--IPKernelApp.log_level=CRITICAL"])   # no kernel chatter on stderr
-    except pm.PapermillExecutionError as e:
-        clean_report(report)
-        raise BoneageError(f"{nb.name}: stage '{stage}' failed in cell {e.exec_count}: {e.ename}: {e.evalue} (see {report})")
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = Path(tmp) / nb.name   # the notebook without its tests (`stage_cells`)
+        runs.write_text(json.dumps(stage_cells(json.loads(nb.read_text()))))
+        try:
+            pm.execute_notebook(str(runs), str(report), parameters=dict(params_path=str(params), root=".", progress=False),
+                                progress_bar=False, log_output=False, cwd=str(root), kernel_name="python3",
+                                extra_arguments=["--IPKernelApp.log_level=CRITICAL"])   # no kernel chatter on stderr
+        except pm.PapermillExecutionError as e:
+            clean_report(report)
+            raise BoneageError(f"{nb.name}: stage '{stage}' failed in cell {e.exec_count}: {e.ename}: {e.evalue} (see {report})")
     clean_report(report)
     return summary_line(report, stage) or f"{stage}: done (no summary line printed)"
 

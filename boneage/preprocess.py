@@ -14,6 +14,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .core import BoneageError, Paths, ProblemReport, project_root, write_json
+from .style import save_figure, styled
 from .images import ImageError, read_image
 
 # %% auto #0
@@ -427,9 +428,9 @@ def preprocess_project1(img, size=256, column_bug=True, image_thresh=0.33) -> Pr
     return Preprocessed(np.clip(out, 0, 1).astype(np.float32), box, "ok", False, np.ones((size, size), np.uint8))
 
 # %% ../nbs/04_preprocess.ipynb #5718f333
+@styled
 def before_after_figure(paths, path, title, cols=6, size=160):
     "Figure: each film with its crop box (left) and the preprocessed result (right)."
-    import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     rows = int(np.ceil(len(paths) / cols))
     fig, axes = plt.subplots(rows, 2 * cols, figsize=(2 * cols * 1.3, rows * 1.6), squeeze=False)
@@ -443,9 +444,7 @@ def before_after_figure(paths, path, title, cols=6, size=160):
         a.set_title(Path(f).stem + (" inv" if p.inverted else "") + ("" if p.quality == "ok" else " !"), fontsize=6)
         b.imshow(p.image, cmap="gray", vmin=0, vmax=1)
     fig.suptitle(title, fontsize=9); fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110); plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=110)
 
 # %% ../nbs/04_preprocess.ipynb #bc74b786
 class PreprocessedImages:

@@ -200,6 +200,13 @@ def _by_start(d: dict) -> dict:
     "Age bins or bands ('0-24', '180+', ...) in the order of their lower ends (JSON files keep keys sorted as text)."
     return dict(sorted(d.items(), key=lambda kv: float(kv[0].split("-")[0].rstrip("+"))))
 
+def _ensemble(meta: dict) -> str:
+    "How the release's ensemble was chosen, when it had one."
+    e = meta.get("ensemble")
+    if not e: return ""
+    return (f"Averaged with {e['members'] - 1} other network(s) (`release.ensemble`): validation MAE {e['val_mae_single']:.2f} alone, "
+            f"{e['val_mae_ensemble']:.2f} averaged, so the release is the {'ensemble' if e['kept'] else 'single network'}. ")
+
 def release_table(d: dict) -> str:
     "Markdown table of a release's details: test MAE with CIs overall, by sex and age bin, and the intervals' coverage."
     iv, cal, m, t = d["intervals"], d["meta"]["calibration"], d["meta"], d["test"]
@@ -209,7 +216,7 @@ def release_table(d: dict) -> str:
     bands = ", ".join(f"{k}: {100 * v:.1f} % of {iv['n_by_band'][k]}" for k, v in _by_start(iv["coverage_by_band"]).items())
     true = ", ".join(f"{k}: {100 * v:.1f} %" for k, v in _by_start(iv["coverage_by_true_band"]).items())
     return "\n".join(lines) + (f"\n\n{m['arch']} (the cnn stage's choice on validation, seed {m['seed']}, {m['epochs_run']} epochs, best "
-                               f"{m['best_epoch']}) on {d['data']['name']}: validation MAE {d['val']['mae']:.1f}. {level:.0f} % split-conformal "
+                               f"{m['best_epoch']}) on {d['data']['name']}: validation MAE {d['val']['mae']:.1f}. {_ensemble(m)}{level:.0f} % split-conformal "
                                f"intervals calibrated on the {d['n']['val']:,} validation films by band of predicted age cover "
                                f"**{100 * iv['coverage']:.1f} %** [95 % CI {lo:.1f}, {hi:.1f}] of the {d['n']['test']:,} test films; mean width "
                                + ("unbounded (too few validation films for this level)" if iv["mean_width"] is None else f"{iv['mean_width']:.1f} months")
@@ -281,6 +288,7 @@ RENDERERS = {   # README block: (the JSON it is rendered from, renderer)
     "cnn_rsna_chosen": ("metrics/cnn_rsna_lowres_chosen.json", cnn_table),
     "cnn_tuned": ("metrics/cnn_tuned.json", cnn_table),
     "cnn_rsna_wide": ("metrics/cnn_rsna_lowres_wide.json", cnn_table),
+    "cnn_rsna_long": ("metrics/cnn_rsna_lowres_long.json", cnn_table),
     "cnn_speed": ("benchmarks/cnn_speed.json", cnn_speed_table),
     "cnn_resolution": ("benchmarks/cnn_resolution.json", cnn_resolution_table),
     "release": ("metrics/release_details.json", release_table),

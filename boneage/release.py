@@ -14,7 +14,7 @@ import numpy as np
 
 from .augment import make_dataset
 from .cnn import predict_split, resized_cache
-from .core import BoneageError, Paths, import_keras, save_keras, seed_everything, write_json
+from .core import BoneageError, Paths, import_keras, load_bundle, save_bundle, save_keras, seed_everything, write_json
 from .evaluate import age_metrics, evaluate
 from .gradcam import GradCam, gradcam_figure, write_overlay
 from .images import read_image, sniff_format
@@ -23,8 +23,8 @@ keras = import_keras()
 
 # %% auto #0
 __all__ = ['keras', 'SUFFIXES', 'RSNA_TERMS', 'conformal_quantile', 'age_band', 'fit_conformal', 'interval', 'BoneAgeModel',
-           'dicom_sex', 'expand_inputs', 'iter_predictions', 'predict_files', 'ReleaseConfig', 'coverage',
-           'coverage_ci', 'run_release', 'model_card']
+           'dicom_sex', 'expand_inputs', 'iter_predictions', 'predict_files', 'ReleaseConfig', 'average_networks',
+           'load_network', 'choose_ensemble', 'coverage', 'coverage_ci', 'run_release', 'model_card']
 
 # %% ../nbs/15_release.ipynb #1384cc7b
 def conformal_quantile(scores, alpha: float) -> float:
@@ -63,23 +63,11 @@ class BoneAgeModel:
     @classmethod
     def load(cls, path) -> "BoneAgeModel":
         "The model at `path` (.keras) and its `.json` beside it; a clear error naming the file if either is missing or bad."
-        path = Path(path)
-        meta_path = path.with_suffix(".json")
-        for p in (path, meta_path):
-            if not p.is_file(): raise BoneageError(f"{p}: no such model file")
-        try: model = keras.saving.load_model(path, safe_mode=True)
-        except Exception as e: raise BoneageError(f"{path}: not a loadable Keras model ({type(e).__name__}: {e})") from None
-        try: meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError) as e: raise BoneageError(f"{meta_path}: not a model description ({e})") from None
-        missing = {"preprocess", "calibration"} - set(meta) if isinstance(meta, dict) else {"an object"}
-        if missing: raise BoneageError(f"{meta_path}: not a model description (no {', '.join(sorted(missing))})")
-        return cls(model, meta)
+        return cls(*load_bundle(path, {"preprocess", "calibration"}))
 
     def save(self, path) -> Path:
         "Write the `.keras` file (byte-stable) and its `.json`."
-        path = Path(path)
-        save_keras(self.model, path); write_json(path.with_suffix(".json"), self.meta)
-        return path
+        return save_bundle(self.model, self.meta, path)
 
     def model_input(self, film: np.ndarray) -> tuple[np.ndarray, object]:
         "A grey film in [0, 1] -> (the network's input image, the `Preprocessed` record), as in training."
@@ -90,10 +78,15 @@ class BoneAgeModel:
         return resized_cache(cache, self.size)[0], pre
 
     def predict(self, images, male) -> np.ndarray:
-        "Bone age (months) of network inputs (N, S, S) with sex (1 male, 0 female)."
+        "Bone age (months) of network inputs (N, S, S) with sex (1 male, 0 female), within the training labels' range."
         x = {"image": np.asarray(images, np.float32)[..., None], "male": np.asarray(male, np.float32).reshape(-1, 1)}
-        if len(x["image"]) > 64: return np.asarray(self.model.predict(x, batch_size=64, verbose=0), np.float64).ravel()
-        return np.asarray(keras.ops.convert_to_numpy(self.model(x, training=False)), np.float64).ravel()   # a few films: no predict() overhead
+        if len(x["image"]) > 64: return self.clip(self.model.predict(x, batch_size=64, verbose=0))
+        return self.clip(keras.ops.convert_to_numpy(self.model(x, training=False)))   # a few films: no predict() overhead
+
+    def clip(self, pred) -> np.ndarray:
+        "Network outputs as bone ages: clipped to the training labels' range (`age_range`), when the bundle records one."
+        pred = np.asarray(pred, np.float64).ravel()
+        return np.clip(pred, *self.meta["age_range"]) if self.meta.get("age_range") else pred
 
     def interval(self, pred): return interval(pred, self.meta["calibration"])
 
@@ -189,6 +182,7 @@ class ReleaseConfig:
     film_side: int = 0                          # > 0: films are squashed to this square first, as the training films were
     gradcam_cases: int = 4                      # best and worst test films in figures/gradcam.png
     data_name: str = ""                         # the training data's name in the model card ("" = phantom or RSNA layout)
+    ensemble: tuple[str, ...] = ()              # other trained networks (.keras) to average with the chosen one; kept if val MAE is lower
     n_boot: int = 1000
 
     def __post_init__(self):
@@ -197,6 +191,35 @@ class ReleaseConfig:
         if self.min_band < math.ceil(1 / self.alpha) - 1:      # fewer films give an unbounded threshold at this level
             raise ValueError(f"min_band must be >= {math.ceil(1 / self.alpha) - 1} for alpha {self.alpha}")
         if self.film_side < 0 or self.gradcam_cases < 1: raise ValueError("film_side must be >= 0 and gradcam_cases >= 1")
+
+# %% ../nbs/15_release.ipynb #47991ac9
+def average_networks(models: list, name: str = "ensemble"):
+    "One network whose bone age is the mean of `models`' (same `image` and `male` inputs), members `member0`, `member1`..."
+    sides = {tuple(next(t for t in m.inputs if t.name == "image").shape[1:]) for m in models}
+    if len(sides) != 1: raise BoneageError(f"ensemble members take different image inputs: {sorted(sides)}")
+    inputs = {"image": keras.Input(sides.pop(), name="image"), "male": keras.Input((1,), name="male")}
+    ages = [keras.Model(m.input, m.output, name=f"member{i}")(inputs) for i, m in enumerate(models)]
+    return keras.Model(inputs, keras.layers.Average(name="ensemble_mean", dtype="float32")(ages), name=name)
+
+def load_network(path):
+    "A bone-age network from a `.keras` file: a release bundle's (with its `.json`) or a training run's `best.keras`."
+    path = Path(path)
+    if path.with_suffix(".json").exists(): return BoneAgeModel.load(path).model
+    if not path.is_file(): raise BoneageError(f"{path}: no such model file")
+    try: return keras.saving.load_model(path, safe_mode=True)
+    except Exception as e: raise BoneageError(f"{path}: not a loadable Keras model ({type(e).__name__}: {e})") from None
+
+def _val_mae(model, images, table) -> float:
+    pred, _ = predict_split(model, make_dataset(images, table, "val", 64, None, shuffle=False))
+    return float(np.mean(np.abs(pred - table.boneage.to_numpy()[table.split.to_numpy() == "val"])))
+
+def choose_ensemble(model, others, images, table) -> tuple:
+    "(network, record): `model` averaged with `others` if that lowers the validation MAE, else `model`; None without `others`."
+    if not others: return model, None
+    ensemble = average_networks([model, *others])
+    single, averaged = _val_mae(model, images, table), _val_mae(ensemble, images, table)
+    record = dict(members=1 + len(others), val_mae_single=single, val_mae_ensemble=averaged, kept=averaged < single)
+    return (ensemble if record["kept"] else model), record
 
 # %% ../nbs/15_release.ipynb #32fdb7d0
 def coverage(y, lo, hi, groups=None, names=None) -> float | dict:
@@ -218,6 +241,7 @@ def _split_predictions(bundle: BoneAgeModel, images, table) -> dict:
     for s in ("val", "test"):
         rows = table.split.to_numpy() == s
         pred, _ = predict_split(bundle.model, make_dataset(images, table, s, 64, None, shuffle=False))
+        pred = bundle.clip(pred)
         out[s] = (table.boneage.to_numpy()[rows].astype(float), pred, table.male.to_numpy()[rows].astype(int))
     return out
 
@@ -255,9 +279,12 @@ def run_release(config: ReleaseConfig, paths: Paths, progress: bool = True, *, p
     meta = dict(arch=cnn["chosen"], seed=cnn["chosen_seed"], input_size=int(cnn["size"]),
                 epochs_run=cnn["chosen_fit"]["epochs_run"], best_epoch=cnn["chosen_fit"]["best_epoch"], film_side=config.film_side,
                 preprocess=preprocess_config.preprocess_kwargs())
-    bundle = BoneAgeModel(model, meta)
     images, table = load_preprocessed(paths.data("preprocess"))
-    images = resized_cache(images, bundle.size)
+    images = resized_cache(images, meta["input_size"])
+    model, meta["ensemble"] = choose_ensemble(model, [load_network(p) for p in config.ensemble], images, table)
+    train_ages = table.boneage.to_numpy()[table.split.to_numpy() == "train"]
+    meta["age_range"] = [float(train_ages.min()), float(train_ages.max())]   # no bone age outside what training saw
+    bundle = BoneAgeModel(model, meta)
     p = _split_predictions(bundle, images, table)
     meta["calibration"] = fit_conformal(*p["val"][:2], config.alpha, config.band_edges, config.min_band)
     (yv, pv, _), (yt, pt, mt) = p["val"], p["test"]
@@ -313,7 +340,14 @@ def _card_data(d) -> list[str]:
             f"- Any PNG, JPEG or DICOM hand film, and the child's sex. {squash}`boneage.preprocess.preprocess` with "
             f"{json.dumps(m['preprocess'])}, and the result resized to the network's {d['meta'].get('input_size', '')} px input.", "",
             "## Training", f"- `cnn` stage, architecture {m['arch']}, seed {m['seed']}, {m['epochs_run']} epochs run "
-            f"(best {m['best_epoch']}, early stopping on validation MAE).", ""]
+            f"(best {m['best_epoch']}, early stopping on validation MAE)." + _card_ensemble(m),
+            f"- Outputs are clipped to the training labels' range, {m['age_range'][0]:.0f}–{m['age_range'][1]:.0f} months." if m.get("age_range") else "", ""]
+
+def _card_ensemble(m) -> str:
+    e = m.get("ensemble")
+    if not e or not e["kept"]: return ""
+    return (f" Released as the mean of this network and {e['members'] - 1} other(s) given in `release.ensemble`, chosen on "
+            f"validation: MAE {e['val_mae_single']:.2f} alone, {e['val_mae_ensemble']:.2f} averaged.")
 
 def _card_metrics(d) -> list[str]:
     o = d["test"]["overall"]

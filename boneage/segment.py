@@ -14,6 +14,7 @@ import pandas as pd
 
 from .augment import load_augmenter, make_segmentation_dataset
 from .core import Paths, import_keras, save_keras, seed_everything, write_json
+from .style import save_figure, styled
 from .ddunet import BootstrapLoss, GeneralisedCELoss, SymmetricCELoss, bce_loss, ddunet, unet_project1
 from .evaluate import paired_difference, score_masks, summarise_masks
 from .kmeans import kmeans_mask, kmeans_settings
@@ -89,9 +90,9 @@ def overlay(img, mask, colour=(1.0, 0.2, 0.2), alpha=0.45):
     rgb[m] = (1 - alpha) * rgb[m] + alpha * np.array(colour)
     return rgb
 
+@styled
 def segmentation_figure(images, columns: dict, path, title):
     "Rows of images; one column per named stack of masks (overlaid)."
-    import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     n, c = len(images), 1 + len(columns)
     fig, axes = plt.subplots(n, c, figsize=(2.1 * c, 2.1 * n), squeeze=False)
@@ -103,9 +104,7 @@ def segmentation_figure(images, columns: dict, path, title):
         if i == 0: axes[i, 0].set_title("image", fontsize=8)
     for ax in axes.flat: ax.axis("off")
     fig.suptitle(title, fontsize=9); fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100); plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=100)
 
 # %% ../nbs/09_segment.ipynb #9e7b65bf
 def _ddunet(c): return ddunet(c.size, growth=c.growth)

@@ -224,13 +224,13 @@ def _history(csv_path) -> dict:
     return {k: h[k].tolist() for k in h.columns if k != "epoch"}
 
 # %% ../nbs/11_train.ipynb #d11d192f
-def _callbacks(config, out, state, live_dir, resumed, rng_layers=()):
+def _callbacks(config, out, state, live_dir, resumed, rng_layers=(), monitor="val_mae"):
     backup = out / "backup"
-    stopper = ResumableEarlyStopping(backup, state, rng_layers, monitor="val_mae", mode="min", patience=config.patience,
+    stopper = ResumableEarlyStopping(backup, state, rng_layers, monitor=monitor, mode="min", patience=config.patience,
                                      restore_best_weights=True, start_from_epoch=config.min_epochs)
     cbs = [stopper, keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),   # both before the backup commits
            keras.callbacks.BackupAndRestore(str(backup)),
-           keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor="val_mae", mode="min", save_best_only=True,
+           keras.callbacks.ModelCheckpoint(str(out / "best.keras"), monitor=monitor, mode="min", save_best_only=True,
                                            initial_value_threshold=state["best"] if state else None)]
     if live_dir is not None:
         from dvclive import Live
@@ -241,21 +241,24 @@ def _callbacks(config, out, state, live_dir, resumed, rng_layers=()):
 
 # %% ../nbs/11_train.ipynb #f17a8efe
 def fit_regressor(model, train_ds, val_ds, config: TrainConfig | None = None, out_dir="models/train", live_dir=None,
-                  callbacks=(), strategy=None, verbose=0, rng_layers=()) -> FitResult:
+                  callbacks=(), strategy=None, verbose=0, rng_layers=(), loss=None, metrics=(), monitor="val_mae") -> FitResult:
     """Train a zoo model, or a zero-argument builder of one, on `train_ds`, early-stopping on the val MAE of
     `val_ds`; a run interrupted in `out_dir` resumes where it stopped. `rng_layers`: layers with random streams
-    that `train_ds` uses (the augmenter), backed up with the model's. Returns a `FitResult`."""
+    that `train_ds` uses (the augmenter), backed up with the model's. Another task (landmarks) passes its `loss`,
+    `metrics` and the `monitor` to stop on; `best_val_mae` is then that monitor's best. Returns a `FitResult`."""
     config, out = config or TrainConfig(), Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(config.seed)
     strategy = strategy or pick_strategy()
     policy, jit = resolve_precision(config.mixed_precision), resolve_jit(config.jit_compile)
     model, steps = _prepare(model, policy, strategy), _steps_per_epoch(train_ds)
-    with strategy.scope(): compile_regressor(model, config, steps, jit)
+    with strategy.scope():
+        if loss is None: compile_regressor(model, config, steps, jit)
+        else: model.compile(optimizer=make_optimizer(config, steps), loss=loss, metrics=list(metrics), jit_compile=jit)
     start = _backed_up_epoch(out / "backup")
     if start == 0: (out / "history.csv").unlink(missing_ok=True)
     for _ in range(start): iter(train_ds)   # one pass opened per epoch done: the reshuffling seed moves on
-    stopper, cbs = _callbacks(config, out, _load_state(out / "backup", start), live_dir, start > 0, rng_layers)
+    stopper, cbs = _callbacks(config, out, _load_state(out / "backup", start), live_dir, start > 0, rng_layers, monitor)
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, steps_per_epoch=steps,
               callbacks=[*cbs, *callbacks], verbose=verbose)
     save_keras(model, out / "best.keras")

@@ -123,3 +123,46 @@ def test_cli_predict_goes_on_past_a_corrupt_film(stage_result, boneage_cmd, tmp_
     assert capsys.readouterr().out.count("exists; not overwritten") == 2
     assert main(["predict", str(tmp_path / "nothing.png"), "--sex", "M", "--model", str(model), "--quiet"]) == 1
     assert "nothing.png: error:" in capsys.readouterr().out
+
+
+def test_an_ensemble_is_one_network_averaging_its_members_and_is_kept_only_if_better_on_val(stage_result, tmp_path):
+    "average_networks: the mean of the members, one .keras file that loads with safe_mode; Grad-CAM averages the members'."
+    from boneage.core import import_keras, save_keras
+    from boneage.cnn import resized_cache
+    from boneage.gradcam import GradCam
+    from boneage.preprocess import load_preprocessed
+    from boneage.release import average_networks, choose_ensemble
+    from boneage.zoo import build_model
+    keras = import_keras()
+    paths, d = stage_result("release")
+    chosen = keras.saving.load_model(paths.models("cnn") / "best.keras", safe_mode=True)
+    size = d["meta"]["input_size"]
+    other = build_model("tunable_cnn", size, conv_blocks=2, filters=4)   # untrained: its ages are the prior mean
+    ens = average_networks([chosen, other])
+    x = {"image": np.random.default_rng(0).random((3, size, size, 1), np.float32), "male": np.array([[0.], [1.], [1.]], np.float32)}
+    mean = (chosen.predict(x, verbose=0) + other.predict(x, verbose=0)) / 2
+    assert np.allclose(ens.predict(x, verbose=0), mean, atol=1e-4)
+    loaded = keras.saving.load_model(save_keras(ens, tmp_path / "ens.keras"), safe_mode=True)
+    assert np.allclose(loaded.predict(x, verbose=0), mean, atol=1e-4)
+    maps, out = GradCam(loaded).cam(x)
+    assert maps.shape == (3, size, size) and np.allclose(out, mean.ravel(), atol=1e-3)
+    images, table = load_preprocessed(paths.data("preprocess"))
+    images = resized_cache(images, size)
+    kept, record = choose_ensemble(chosen, [other], images, table)
+    assert record["members"] == 2 and record["kept"] == (record["val_mae_ensemble"] < record["val_mae_single"])
+    assert (kept is chosen) != record["kept"]
+    assert choose_ensemble(chosen, [], images, table) == (chosen, None)
+    with pytest.raises(Exception, match="different image inputs"):
+        average_networks([chosen, build_model("tunable_cnn", size * 2, conv_blocks=2, filters=4)])
+
+
+def test_released_ages_stay_within_the_training_labels_range(stage_result):
+    "A network's output below 0 or above the oldest label is no bone age: the bundle clips to the training labels' range."
+    from boneage.preprocess import load_preprocessed
+    paths, d = stage_result("release")
+    _, table = load_preprocessed(paths.data("preprocess"))
+    train = table.boneage[table.split == "train"]
+    bundle = _bundle(paths)
+    assert bundle.meta["age_range"] == [float(train.min()), float(train.max())] == d["meta"]["age_range"]
+    lo, hi = bundle.meta["age_range"]
+    assert bundle.clip([lo - 300, (lo + hi) / 2, hi + 50]).tolist() == [lo, (lo + hi) / 2, hi]
