@@ -444,15 +444,23 @@ def stage_scores(true_stage, pred_stage) -> dict:
     return dict(n=int(len(t)), accuracy=float(100 * (t == p).mean()), within_one=float(100 * (np.abs(t - p) <= 1).mean()),
                 kappa_quadratic=float(kappa), confusion=confusion_matrix(t, p, labels=labels).tolist())
 
-def stage_from_points(films: dict, pred_test, train_idx, test_idx) -> dict:
-    "Thresholds fitted on the true train points; stages of the predicted and of the true test points against the truth."
+def stage_from_points(films: dict, pred_test, train_idx, test_idx, pred_val=None, val_idx=None) -> dict:
+    """The stage of the test films from their predicted points, against the truth. The rule's thresholds are fitted
+    on the validation films' *predicted* points when given (the rule then reads points as the model places them),
+    else on the true training points; the true-point thresholds are scored too, and on the true test points (the
+    rule's own ceiling)."""
     from boneage import cervical
-    thresholds = cervical.fit_stage_thresholds(cervical.cvs_features(films["landmarks"][train_idx]), films["stage"][train_idx])
-    truth = films["stage"][test_idx]
-    from_pred = np.asarray(cervical.stage_from_landmarks(pred_test, thresholds), int)
-    from_true = np.asarray(cervical.stage_from_landmarks(films["landmarks"][test_idx], thresholds), int)
-    return dict(predicted_points=stage_scores(truth, from_pred), true_points=stage_scores(truth, from_true),
-                thresholds=thresholds, pred_stage=from_pred.tolist())
+    fit = lambda pts, idx: cervical.fit_stage_thresholds(cervical.cvs_features(pts), films["stage"][idx])
+    read = lambda pts, t: np.asarray(cervical.stage_from_landmarks(pts, t), int)
+    on_true = fit(films["landmarks"][train_idx], train_idx)
+    thresholds = on_true if pred_val is None else fit(pred_val, val_idx)
+    truth, from_pred = films["stage"][test_idx], read(pred_test, thresholds)
+    out = dict(predicted_points=stage_scores(truth, from_pred), true_points=stage_scores(truth, read(films["landmarks"][test_idx], on_true)),
+               thresholds=thresholds, fitted_on="validation films' predicted points" if pred_val is not None else "training films' true points",
+               pred_stage=from_pred.tolist())
+    if pred_val is not None:
+        out.update(predicted_points_true_thresholds=stage_scores(truth, read(pred_test, on_true)), thresholds_true_points=on_true)
+    return out
 
 # %% ../nbs/17_cvs.ipynb #255550c7
 @styled
@@ -532,6 +540,9 @@ def run_cvs(config: CvsConfig, paths: Paths, progress: bool = True) -> dict:
             pb = predict_landmarks(r["model"], data["boxed"][idx[s]], config.batch_size)[r["decoder"]]
             scores[s] = score_landmarks(pb, films, idx[s], data["transforms"], config.n_boot if m == chosen else 0, config.seed)
             if m == chosen: test_preds[s] = from_letterbox(pb, data["transforms"][idx[s]])
+        if m == chosen and config.source == "phantom":   # the validation films' points, to fit the stage rule on
+            pv = predict_landmarks(r["model"], data["boxed"][idx["val"]], config.batch_size)[r["decoder"]]
+            test_preds["val"] = from_letterbox(pv, data["transforms"][idx["val"]])
         rows[m] = dict(params=r["params"], train_minutes=r["train_minutes"], decoder=r["decoder"], val_mre_mm=r["val_mre_mm"],
                        **r["fit"], **{f"{s}_mre_mm": scores[s]["mre_mm"] for s in tests},
                        **{f"{s}_sdr_2mm": scores[s]["sdr_2mm"] for s in tests}, scores=scores)
@@ -539,7 +550,7 @@ def run_cvs(config: CvsConfig, paths: Paths, progress: bool = True) -> dict:
                    chosen=chosen, test={s: rows[chosen]["scores"][s] for s in tests}, config=asdict(config))
     for r in rows.values(): r.pop("scores")
     if config.source == "phantom":
-        details["stage"] = stage_from_points(films, test_preds["test"], idx["train"], idx["test"])
+        details["stage"] = stage_from_points(films, test_preds["test"], idx["train"], idx["test"], test_preds.pop("val"), idx["val"])
     details["seconds"] = time.perf_counter() - t0
     _write_outputs(details, films, idx, test_preds, paths, config)
     return details

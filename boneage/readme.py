@@ -256,9 +256,14 @@ def cvs_table(d: dict) -> str:
                               f"validation films; best epoch {f['best_epoch']}, {_ended(f, d['config'])}; {f['train_minutes']:.1f} min of training.")
     if "stage" in d:
         p, t = d["stage"]["predicted_points"], d["stage"]["true_points"]
-        out += (f" Stage CS1–CS6 read from the predicted test landmarks (thresholds fitted on the training films' true landmarks): "
+        st = d["stage"]
+        fitted = st.get("fitted_on", "training films' true points")
+        out += (f" Stage CS1–CS6 read from the predicted test landmarks (thresholds fitted on the {fitted}): "
                 f"accuracy {p['accuracy']:.1f} %, within one stage {p['within_one']:.1f} %, quadratic κ {p['kappa_quadratic']:.2f} "
-                f"(from the true landmarks: {t['accuracy']:.1f} %).")
+                f"(from the true landmarks: {t['accuracy']:.1f} %")
+        if "predicted_points_true_thresholds" in st:
+            out += f"; from the predicted landmarks with thresholds fitted on the training films' true points: {st['predicted_points_true_thresholds']['accuracy']:.1f} %"
+        out += ")."
     return out
 
 def prior_work_table(d: dict) -> str:

@@ -85,6 +85,9 @@ def test_cvs_stage_on_a_small_phantom(smoke):
     assert 0 <= t["project3"]["pck_unet"] and 0 <= t["sdr_2mm"] <= t["sdr_4mm"] <= 100
     st = d["stage"]
     assert np.sum(st["predicted_points"]["confusion"]) == d["n"]["test"] and st["true_points"]["accuracy"] >= 50
+    # the rule that reads predicted points is fitted on predicted validation points; the true-point thresholds are scored beside
+    assert st["fitted_on"] == "validation films' predicted points" and set(st["thresholds"]) == set(st["thresholds_true_points"])
+    assert np.sum(st["predicted_points_true_thresholds"]["confusion"]) == d["n"]["test"]
     head = json.loads(paths.metrics("cvs").read_text())
     assert set(head) == {"mre_mm", "sdr_2mm", "stage_accuracy"} and abs(head["mre_mm"] - t["mre_mm"]) < 1e-3
     assert paths.figure("cvs_landmarks.png").stat().st_size > 10_000 and paths.details("cvs").exists()
@@ -135,3 +138,17 @@ def test_isbi_films_split_without_leaks(shared_data):
     assert set(ids[split == "val"]) <= {f"{i:03d}" for i in range(1, 151)}
     again = load_films(CvsConfig(source="isbi", isbi_dir=str(shared_data / "isbi2015-ceph"), size=256))
     assert (again["split"] == split).all()                                   # the val part is seeded
+
+
+def test_the_stage_rule_is_fitted_on_the_points_it_is_given():
+    "With predicted validation points the thresholds are fitted on those (with the validation truth), else on true training points."
+    from boneage import cervical
+    from boneage.cvs import stage_from_points
+    films = cervical.cervical_phantom(36, size=128, seed=3, stages=cervical.STAGES * 6)
+    tr, va, te = np.arange(0, 18), np.arange(18, 30), np.arange(30, 36)
+    noisy = films["landmarks"][va] + np.random.default_rng(0).normal(0, 1.5, films["landmarks"][va].shape)
+    st = stage_from_points(films, films["landmarks"][te], tr, te, noisy, va)
+    fit = lambda pts, idx: cervical.fit_stage_thresholds(cervical.cvs_features(pts), films["stage"][idx])
+    assert st["thresholds"] == fit(noisy, va) and st["thresholds_true_points"] == fit(films["landmarks"][tr], tr)
+    old = stage_from_points(films, films["landmarks"][te], tr, te)
+    assert old["thresholds"] == st["thresholds_true_points"] and "predicted_points_true_thresholds" not in old
