@@ -590,10 +590,10 @@ def _how_it_ended(f) -> str:
     return f"ran all {f['epochs_run']}"
 
 def _phantom_figure(paths):
-    "figures/cervical_phantom.png by boneage.cervical's figure function, when it has one."
+    """figures/cervical_phantom.png: phantoms of every stage with their landmarks, phantoms only, so the stage writes the
+    same file whether or not the machine has ../shared (`benchmarks/cervical_real.py` draws them beside real crops)."""
     from boneage import cervical
-    fn = next((getattr(cervical, n) for n in ("cervical_figure", "phantom_figure", "cervical_phantom_figure") if hasattr(cervical, n)), None)
-    if fn is not None: fn(paths.figure("cervical_phantom.png"))
+    cervical.cervical_figure(paths.figure("cervical_phantom.png"), data_dir=None)
 
 # %% ../nbs/17_cvs.ipynb #a1e0c002
 from .core import BoneageError
