@@ -223,7 +223,6 @@ class PaperConfig:
 
 def run_paper(config: PaperConfig, paths: Paths, progress: bool = True) -> dict:
     "The `paper` stage: environment record, generated Typst, the PDF, its pages as PNG, and the numbers checked."
-    from boneage.readme import RENDERERS
     root = paths.root
     env = environment_record()
     write_json(root / "metrics" / "environment.json", env)
