@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from boneage.phantom import PhantomConfig, make_phantom, write_phantom
+from boneage.phantom import RenderConfig, make_phantom, write_phantom
 
 TARGET_512 = 20.0
 
@@ -32,7 +32,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as d:
         for size in (256, 512, 1024):
-            cfg = PhantomConfig(size=size)
+            cfg = RenderConfig(size=size)
             n = max(args.n * 512 // size // 2, 10) if size > 512 else args.n
             render = rate(lambda i: make_phantom(42, i, cfg), n)
             write = rate(lambda i: write_phantom(f"{d}/{size}", 1, seed=42, cfg=cfg, start=i + 1, progress=False), n)

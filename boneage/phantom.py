@@ -18,13 +18,19 @@ from .style import PAGE_WIDTH, SEX_COLORS, save_figure, styled
 from .images import write_dicom
 
 # %% auto #0
-__all__ = ['YEAR', 'CARPALS', 'CARPAL_ADULT_SHAPE', 'EPIPHYSES', 'STAGE_E', 'SESAMOID_A50', 'RAYS', 'GRID_AGES', 'gp_sd',
+__all__ = ['YEAR', 'POSE', 'CARPALS', 'CARPAL_ADULT_SHAPE', 'EPIPHYSES', 'STAGE_E', 'SESAMOID_A50', 'RAYS', 'GRID_AGES', 'gp_sd',
            'growth', 'epiphysis_state', 'sample_subject', 'maturity', 'tube', 'ellipse', 'Part', 'hand_parts',
            'RenderConfig', 'render', 'make_phantom', 'mae_floor', 'write_phantom', 'phantom_at', 'phantom_grid',
            'maturity_chart', 'PhantomConfig', 'run_phantom']
 
 # %% ../nbs/02_phantom.ipynb #00efb6fc
 YEAR = 12.0
+# Distribution of pose, framing and exposure, fitted to the mean and spread of rsna-lowres train films
+POSE = dict(tip_row=(0.027, 0.167), wrist_row=(0.662, 0.862), rotation_mean=5.4, rotation_sd=5.0,
+            centre_x=(0.435, 0.565), spread=(1.3, 1.7), thumb=1.098, forearm_cm=1.3, soft_cm=(1.238, 1.638),
+            mu_soft=(0.25, 0.37), mu_bone=(1.64, 2.04), window_hi=(1.774, 2.556), gamma=(0.379, 1.595),
+            finger_width=1.1, palm_margin=5.5, wrist_sd=4.0, flexion_deg=30.0, trabecular=0.12, cortex_cm=0.06,
+            full_hand_mm=150.0)
 
 # Suggested 50 % appearance ages (years) F / M, ANATOMY.md section 1 (derived column), plus adult
 # size (w, h) in mm, position (x radial +, y distal +) in mm of an adult female hand, angle in degrees.
@@ -111,8 +117,10 @@ def sample_subject(rng, label_noise_sd=6.0):
     male = int(rng.random() < _RSNA_MALE_FRACTION)
     counts = np.array(_RSNA_YEAR_COUNTS[male], float)
     year = rng.choice(len(counts), p=counts / counts.sum())
-    ca = float(np.clip((year + rng.random()) * 12, 1, 228))
-    sa = float(np.clip(ca + rng.normal(0, gp_sd(ca, male)), 0.5, 228))
+    # RSNA labels are bone ages, mostly whole or half years: a label of y years stands for about y - 3 months to
+    # y + 9 months, so the skeletal age of a label year is drawn from that window
+    sa = float(np.clip((year + rng.random()) * 12 - 3, 1, 228))
+    ca = float(np.clip(sa + rng.normal(0, gp_sd(sa, male)), 0.5, 228))
     noise = float(rng.normal(0, label_noise_sd)) if label_noise_sd > 0 else 0.0
     label = int(np.clip(np.rint(sa + noise), 1, 228))
     return dict(male=male, chronological_age=round(ca, 3), skeletal_age=round(sa, 3),
@@ -227,7 +235,7 @@ def _hand_scale(subject, rng):
     sW *= math.exp(rng.normal(0, 0.05))
     sX = 0.5 * (sL + sW)
     mineral = 0.72 + 0.28 * min(sa / 16, 1)
-    spread = rng.uniform(0.7, 1.25)
+    spread = rng.uniform(*POSE['spread'])
     return sL, sW, sX, mineral, spread
 def _scaled(xy, sX, sL):
     "A position `xy` (mm) of the adult female hand moved onto this hand."
@@ -271,14 +279,15 @@ def _rays(parts, state, rng, sL, sW, sX, mineral, spread):
     Returns, per ray, the fingertip (point, angle), the metacarpal head (point, angle, width) and the base point."""
     tips, heads, bases = {}, {}, {}
     for r, ray in RAYS.items():
-        ang = ray['angle'] * (spread if r > 1 else 0.75 + 0.25 * spread) + rng.normal(0, 2.5)
+        flex = math.cos(math.radians(rng.uniform(0, POSE['flexion_deg'])))   # flexed fingers look shorter PA
+        ang = ray['angle'] * (spread if r > 1 else POSE['thumb']) + rng.normal(0, 2.5)
         p = _scaled(ray['base'], sX, sL)
         bases[r] = p
         for j, (name, L, W) in enumerate(ray['bones']):
             kind = name[:2] if name != 'MC1' else 'MC1'
             epi_at = 'distal' if kind == 'MC' else 'proximal'
             a = ang + (j > 0) * rng.normal(0, 2.0) * (1 + 0.5 * j)
-            q = p + _dir(a) * L * sL
+            q = p + _dir(a) * L * sL * (flex if j > 0 else 1.0)
             _long_bone(parts, name, p, q, W * sW, state[name], epi_at, kind, mineral)
             if j == 0: heads[r] = (q, a, W * sW)
             p = q + _dir(a) * (1.6 * sL)
@@ -294,8 +303,8 @@ def _sesamoid(parts, state, heads, sL, mineral):
     parts.append(Part('sesamoid', ellipse(c, d, d * 1.15, a, n=14), 0.30 * mineral))
 def _soft_tissue(tips, heads, bases, sL, sW, sX, spread):
     "Soft-tissue outlines (mm) around the bones: the forearm, the palm with the thenar eminence, and the five fingers."
-    st = 4.0 * sW + 1.0
-    fw = np.array([(-25.0 * sX - st, 4 * sL), (23.0 * sX + st, 4 * sL), (26.0 * sX + st, -400.0), (-28.0 * sX - st, -400.0)])
+    st = POSE['palm_margin'] * sW + 1.0
+    fw = np.array([(-25.0 * sX - st, 4 * sL), (23.0 * sX + st, 4 * sL), (30.0 * sX + st, -400.0), (-33.0 * sX - st, -400.0)])
     tissue = [fw]
     palm = [np.array([-25.0 * sX - st, 0]), np.array([23.0 * sX + st, 0])]
     for r in (1, 2, 3, 4, 5):
@@ -307,9 +316,9 @@ def _soft_tissue(tips, heads, bases, sL, sW, sX, spread):
     hull = cv2.convexHull(palm.astype(np.float32)).reshape(-1, 2)
     tissue.append(hull)
     for r in (1, 2, 3, 4, 5):
-        q, a, w = heads[r] if r != 1 else (bases[1], RAYS[1]['angle'] * (0.75 + 0.25 * spread), heads[1][2])
+        q, a, w = heads[r] if r != 1 else (bases[1], RAYS[1]['angle'] * POSE['thumb'], heads[1][2])
         tip, ta = tips[r]
-        wt = 2.0 * RAYS[r]['bones'][1][2] * sW + 4.0
+        wt = POSE['finger_width'] * (2.0 * RAYS[r]['bones'][1][2] * sW + 4.0)
         tissue.append(tube(q, tip + _dir(ta) * 1.5 * sL, wt * 1.15, wt, 0.85 * wt, 0.2, 0.5, n=7))
     return tissue
 
@@ -325,7 +334,17 @@ def hand_parts(subject, state, rng):
     _sesamoid(parts, state, heads, sL, mineral)
     tissue = _soft_tissue(tips, heads, bases, sL, sW, sX, spread)
     hand_len = float(tips[3][0][1])
-    return parts, tissue, dict(scale_length=sL, scale_width=sW, finger_spread=spread, hand_length_mm=hand_len)
+    wrist = float(rng.normal(0, POSE['wrist_sd']))
+    _bend_wrist(parts, tissue, wrist)
+    return parts, tissue, dict(scale_length=sL, scale_width=sW, finger_spread=spread, hand_length_mm=hand_len,
+                               wrist_deg=wrist)
+def _bend_wrist(parts, tissue, deg):
+    "Turn the hand (all but the forearm's bones and soft tissue) by `deg` about the radiocarpal joint (in place)."
+    t = math.radians(deg)
+    R = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
+    for part in parts:
+        if not part.name.startswith(('radius', 'ulna')): part.poly = part.poly @ R.T
+    tissue[1:] = [poly @ R.T for poly in tissue[1:]]
 
 # %% ../nbs/02_phantom.ipynb #f6f041a3
 @dataclass
@@ -333,10 +352,10 @@ class RenderConfig:
     "Acquisition and label settings of the phantom; defaults give RSNA-like variety."
     size: int = 512                  # longer image side in pixels (RSNA originals are about 2000)
     label_noise_sd: float = 6.0      # reader noise added to the true skeletal age (months)
-    rotation_deg: float = 20.0       # hand rotation drawn from +/- this
-    invert_fraction: float = 0.05    # fraction of MONOCHROME1-like (inverted) films
-    collimation_fraction: float = 0.5
-    border_fraction: float = 0.3
+    rotation_deg: float = 20.0       # hand rotation (POSE's normal law) clipped to +/- this
+    invert_fraction: float = 0.01    # fraction of MONOCHROME1-like (inverted) films
+    collimation_fraction: float = 0.3
+    border_fraction: float = 0.08
     marker_fraction: float = 0.85    # burnt-in L/R marker letters
     text_fraction: float = 0.3       # burnt-in annotation text
 
@@ -369,20 +388,26 @@ class _Film:
         q = q * [1, -1]                      # y up (distal) -> image rows down
         return q @ self.R.T + self.centre_px
 def _film_geometry(hand_len, rng, cfg):
-    "Draw the film's aspect, field of view, rotation and where the hand (`hand_len` mm long) lies on it."
+    """Draw the film's aspect, rotation and where the hand (`hand_len` mm from wrist to fingertip) lies on it: the
+    rows of the fingertip and the wrist, which set the scale."""
     H = int(cfg.size)
     aspect = rng.uniform(0.72, 0.92)
     W = int(round(H * aspect))
-    fov = hand_len * rng.uniform(1.3, 1.75) + rng.uniform(15, 50)
-    s = H / fov
-    theta = rng.uniform(-cfg.rotation_deg, cfg.rotation_deg)
-    centre_mm = np.array([0.0, 0.5 * hand_len])
-    centre_px = np.array([W * rng.uniform(0.4, 0.6), H * rng.uniform(0.42, 0.52)])
+    tip, wrist = rng.uniform(*POSE['tip_row']), rng.uniform(*POSE['wrist_row'])   # rows, fractions of H
+    span = wrist - tip
+    small = min(1.0, hand_len / POSE['full_hand_mm']) ** 0.6     # a small child's hand fills less of the cassette
+    wrist -= 0.5 * span * (1 - small)                            # ...and lies nearer its middle
+    s = span * small * H / hand_len
+    fov = H / s
+    theta = float(np.clip(rng.normal(POSE['rotation_mean'], POSE['rotation_sd']), -cfg.rotation_deg, cfg.rotation_deg))
+    centre_mm = np.array([0.0, 0.0])                     # the radiocarpal joint...
+    centre_px = np.array([W * rng.uniform(*POSE['centre_x']), H * wrist])
     t = math.radians(theta)
     R = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
     return _Film(H, W, fov, s, theta, centre_mm, centre_px, R)
 def _project(parts, tissue, film):
-    "Bone thickness (cm), bone mask and hand silhouette (0/1, holding the bone) of the hand projected on `film`."
+    """Bone thickness (cm), bone mask, hand silhouette (0/1, holding the bone) and forearm silhouette of the hand
+    projected on `film`."""
     H, W, s = film.H, film.W, film.s
     bone = np.zeros((H, W), np.float32)
     bone_mask = np.zeros((H, W), np.uint8)
@@ -394,14 +419,27 @@ def _project(parts, tissue, film):
     sig = max(1.5 * s, 0.5)
     hand = (cv2.GaussianBlur(hand, (0, 0), sig) > 127).astype(np.uint8)
     hand |= bone_mask
-    return bone, bone_mask, hand
-def _attenuation(bone, hand, scale_length, s, rng):
-    "Attenuation A = mu_soft * t_soft + mu_bone * t_bone; the soft tissue thickens with the distance to the skin."
+    forearm = np.zeros((H, W), np.uint8)
+    cv2.fillPoly(forearm, [np.round(film.to_px(tissue[0]) * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+    return bone, bone_mask, hand, forearm & hand
+def _bone_texture(bone, bone_mask, s, rng):
+    "Bone thickness with a trabecular pattern (band-limited noise, about 0.6 mm) and a denser cortex at the edges."
+    noise = cv2.GaussianBlur(rng.standard_normal(bone.shape).astype(np.float32), (0, 0), max(0.6 * s, 0.5))
+    noise /= noise.std() + 1e-6
+    edge = cv2.distanceTransform(bone_mask, cv2.DIST_L2, 3) / s          # mm inside the bone
+    cortex = np.float32(POSE['cortex_cm']) * np.exp(-edge / 0.7) * bone_mask
+    return bone * (1 + np.float32(POSE['trabecular']) * noise * bone_mask) + cortex
+def _attenuation(bone, bone_mask, hand, forearm, scale_length, s, rng):
+    """Attenuation A = mu_soft * t_soft + mu_bone * t_bone; the soft tissue thickens with the distance to the skin,
+    and the forearm, round where the hand is flat, is thicker still."""
+    bone = _bone_texture(bone, bone_mask, s, rng)
     dist = cv2.distanceTransform(hand, cv2.DIST_L2, 5) / s          # mm to the skin
-    t_max = 1.4 + 1.4 * min(scale_length, 1.1)                     # cm of soft tissue at the thickest
-    soft = t_max * np.sqrt(np.clip(dist / 14.0, 0, 1))
+    t_max = POSE['soft_cm'][0] + POSE['soft_cm'][1] * min(scale_length, 1.1)                    # cm of soft tissue at the thickest
+    soft = t_max * np.sqrt(np.clip(dist / 20.0, 0, 1))
+    fade = cv2.GaussianBlur(forearm.astype(np.float32), (0, 0), max(6.0 * s, 1.0)) * hand   # no step at the wrist
+    soft += POSE['forearm_cm'] * min(scale_length, 1.1) * np.sqrt(np.clip(dist / 25.0, 0, 1)) * fade
     bone = cv2.GaussianBlur(bone, (0, 0), max(0.2 * s, 0.3))
-    mu_soft, mu_bone = rng.uniform(0.3, 0.42), rng.uniform(1.4, 1.8)
+    mu_soft, mu_bone = rng.uniform(*POSE['mu_soft']), rng.uniform(*POSE['mu_bone'])
     return mu_soft * soft + mu_bone * bone
 
 # %% ../nbs/02_phantom.ipynb #d00a2635
@@ -451,11 +489,11 @@ def _exposure(A, film, rng):
     return D, dict(photons=round(n0, 1), heel=round(heel, 3), scatter=round(sf, 3))
 def _develop(D, rng):
     "Grey values of the signal `D`: window, gamma, background and white level; returns them and their parameters."
-    lo, hi = rng.uniform(-0.12, 0.08), rng.uniform(1.5, 2.3)
-    gamma = rng.uniform(0.7, 1.4)
+    lo, hi = rng.uniform(-0.12, 0.08), rng.uniform(*POSE['window_hi'])
+    gamma = rng.uniform(*POSE['gamma'])
     v = np.clip((D - lo) / (hi - lo), 0, 1) ** gamma
-    washed_out = rng.random() < 0.2      # scanned films with a grey background and little contrast
-    bg, white = (rng.uniform(60, 140), rng.uniform(200, 245)) if washed_out else (rng.uniform(0, 35), rng.uniform(215, 255))
+    washed_out = rng.random() < 0.08     # scanned films with a grey background and little contrast
+    bg, white = (rng.uniform(40, 110), rng.uniform(200, 245)) if washed_out else (rng.uniform(0, 14), rng.uniform(215, 255) if rng.random() < 0.85 else rng.uniform(50, 140))
     img = bg + (white - bg) * v
     return img, dict(window_lo=round(lo, 3), window_hi=round(hi, 3), gamma=round(gamma, 3), background=round(bg, 1))
 
@@ -483,7 +521,7 @@ def _collimate(img, hand, bone_mask, rng, cfg):
     Returns the image and 1 if collimated, else 0."""
     if rng.random() >= cfg.collimation_fraction: return img, 0
     field_ = _collimation_field(hand, rng)
-    level = rng.uniform(150, 240)
+    level = rng.uniform(25, 120)
     img = np.where(field_ > 0, img, level + rng.normal(0, 3, img.shape))
     hand &= field_; bone_mask &= field_          # anatomy outside the field is not on the film
     return img, 1
@@ -492,7 +530,7 @@ def _scanner_border(img, hand, bone_mask, rng, cfg):
     if rng.random() >= cfg.border_fraction: return 0
     H = img.shape[0]
     b = max(1, int(rng.uniform(0.01, 0.04) * H))
-    val = 0 if rng.random() < 0.5 else 250
+    val = 0 if rng.random() < 0.7 else rng.uniform(60, 140)
     img[:b] = val; img[-b:] = val; img[:, :b] = val; img[:, -b:] = val
     for m in (hand, bone_mask): m[:b] = 0; m[-b:] = 0; m[:, :b] = 0; m[:, -b:] = 0
     return b
@@ -515,8 +553,8 @@ def render(subject, state, rng, cfg):
     "Render one radiograph: returns the 8-bit image, bone mask, hand mask and acquisition parameters."
     parts, tissue, geo = hand_parts(subject, state, rng)
     film = _film_geometry(geo['hand_length_mm'], rng, cfg)
-    bone, bone_mask, hand = _project(parts, tissue, film)
-    A = _attenuation(bone, hand, geo['scale_length'], film.s, rng)
+    bone, bone_mask, hand, forearm = _project(parts, tissue, film)
+    A = _attenuation(bone, bone_mask, hand, forearm, geo['scale_length'], film.s, rng)
     acq = dict(width=film.W, height=film.H, fov_mm=round(film.fov, 2), px_per_mm=round(film.s, 4),
                rotation_deg=round(film.theta, 2))
     acq['marker'] = _lead_marker(A, hand, rng, cfg)

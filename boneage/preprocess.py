@@ -111,7 +111,8 @@ def _one_thread():
 def film_polarity(g, model=None, band=POLARITY_BAND) -> tuple[str, float]:
     "('normal' | 'inverted' | 'uncertain', P(inverted)) for a normalised grey film."
     features = polarity_features(g)[None]
-    with _one_thread(): p = float((model or load_polarity_model()).predict_proba(features)[0, 1])
+    model = model or load_polarity_model()      # loaded first: the thread limiter only sees libraries already loaded
+    with _one_thread(): p = float(model.predict_proba(features)[0, 1])
     return ("inverted" if p > band[1] else "normal" if p < band[0] else "uncertain"), p
 
 def is_inverted(g, model=None) -> bool:

@@ -1,0 +1,61 @@
+"benchmarks/phantom_fidelity.py on a few films: the features, the two-sample part end to end, the JSON merge."
+import importlib.util, json, sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def fidelity():
+    spec = importlib.util.spec_from_file_location("phantom_fidelity", ROOT / "benchmarks" / "phantom_fidelity.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_phantom_films_are_squashed_like_rsna_lowres_and_featurised(fidelity):
+    films, labels = fidelity.phantom_films(3)
+    assert films.shape == (3, 100, 100) and films.dtype == np.uint8 and list(labels.columns) == ["id", "boneage", "male"]
+    x = fidelity.features(films)
+    assert x.shape == (3, 32 * 32 + 16) and 0 <= x.min() and x.max() <= 1
+    np.testing.assert_allclose(x[:, -16:].sum(1), 1.0)
+    pre = fidelity.preprocessed(films[:2])                       # the pipeline's preprocessing, its cache encoding
+    assert pre.shape == (2, 128, 128) and pre.raw.dtype == np.uint16
+
+
+def test_two_sample_part_writes_its_json_and_keeps_the_other_part(fidelity, shared_data, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "fidelity.json"
+    out.write_text(json.dumps({"sim2real": {"kept": True}}))
+    monkeypatch.setattr(sys, "argv", ["phantom_fidelity.py", "--n", "20", "--out", str(out)])
+    fidelity.main()
+    d = json.loads(out.read_text())
+    assert d["sim2real"] == {"kept": True}
+    r = d["two_sample"]
+    assert r["n_phantom"] == r["n_real"] == 20 and r["phantom_seed"] == 7 and r["real_split"] == "train"
+    for name, target in (("logistic", 0.70), ("boosting", 0.80)):
+        a = r["accuracy"][name]
+        assert 0 <= a["mean"] <= 1 and a["target"] == target and a["met"] == (a["mean"] <= target)
+    assert len(r["mean_histogram"]["phantom"]) == len(r["mean_histogram"]["real"]) == 16
+    assert "logistic" in capsys.readouterr().out
+
+
+def test_real_labels_never_include_the_test_split(fidelity, shared_data):
+    assert set(fidelity.real_labels(shared_data / "rsna-lowres").split) == {"train", "val"}
+
+
+def test_films_are_squashed_by_nearest_neighbour_as_rsna_lowres_was(fidelity):
+    "rsna-lowres came from PIL's old default (nearest): a black-and-white film stays black and white, never averaged."
+    film = (np.random.default_rng(0).random((512, 420)) > 0.5).astype(np.uint8) * 255
+    out = fidelity.squash(film)
+    assert out.shape == (100, 100) and set(np.unique(out)) == {0, 255}
+
+
+def test_pose_is_what_the_committed_fit_found():
+    "boneage.phantom.POSE is benchmarks/phantom_pose_fit.json's result rounded to 3 decimals (no hand edits since)."
+    from boneage.phantom import POSE
+    fitted = json.loads((ROOT / "benchmarks" / "phantom_pose_fit.json").read_text())["fitted"]
+    assert list(fitted) == list(POSE)
+    for key, value in fitted.items():
+        np.testing.assert_allclose(np.round(value, 3), POSE[key], atol=1e-9, err_msg=key)
