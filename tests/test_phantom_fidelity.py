@@ -59,3 +59,18 @@ def test_pose_is_what_the_committed_fit_found():
     assert list(fitted) == list(POSE)
     for key, value in fitted.items():
         np.testing.assert_allclose(np.round(value, 3), POSE[key], atol=1e-9, err_msg=key)
+
+
+def test_baseline_runs_the_same_test_on_an_earlier_commits_phantom(fidelity, shared_data, tmp_path, monkeypatch):
+    "--baseline COMMIT: the child run measures that commit's boneage/phantom.py (its hash), the commit resolved."
+    import subprocess
+    out = tmp_path / "fidelity.json"
+    monkeypatch.setattr(sys, "argv", ["phantom_fidelity.py", "--n", "20", "--baseline", "HEAD~1", "--out", str(out)])
+    fidelity.main()
+    d = json.loads(out.read_text())
+    head1 = subprocess.run(["git", "rev-parse", "HEAD~1"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    assert d["baseline"]["commit"] == head1 and d["baseline"]["n_phantom"] == 20
+    assert set(d["baseline"]["accuracy"]) == {"logistic", "boosting"}
+    import hashlib
+    old = subprocess.run(["git", "show", "HEAD~1:boneage/phantom.py"], cwd=ROOT, capture_output=True, check=True).stdout
+    assert d["baseline"]["phantom_py_sha256"] == hashlib.sha256(old).hexdigest()[:16]
