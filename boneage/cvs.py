@@ -27,9 +27,9 @@ __all__ = ['keras', 'MODELS', 'ISBI_TERMS', 'letterbox', 'to_letterbox', 'from_l
            'affine_matrix', 'warp_points', 'warp_image', 'augment_film', 'landmark_dataset', 'soft_argmax',
            'SoftArgmax2D', 'quadratic_peaks', 'gaussian_logits', 'HeatmapLoss', 'MeanRadialError', 'unet_backbone',
            'heatmap_unet', 'landmark_predictor', 'irv2_regressor', 'CoordinateLoss', 'fit_landmarks', 'WallClockStop',
-           'CvsConfig', 'load_films', 'film_image', 'predict_landmarks', 'score_landmarks', 'stage_scores',
-           'stage_from_points', 'landmarks_figure', 'run_cvs', 'dicom_spacing', 'LandmarkModel', 'iter_landmarks',
-           'landmark_meta', 'release_landmark_model', 'cvs_model_card']
+           'CvsConfig', 'load_films', 'film_image', 'predict_landmarks', 'score_landmarks', 'roi_box', 'crop_roi',
+           'crop_all', 'stage_scores', 'stage_from_points', 'landmarks_figure', 'run_cvs', 'dicom_spacing',
+           'LandmarkModel', 'iter_landmarks', 'landmark_meta', 'release_landmark_model', 'cvs_model_card']
 
 # %% ../nbs/17_cvs.ipynb #0cbd3176
 def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -315,6 +315,9 @@ class CvsConfig:
     n_images: int = 400              # phantom films
     phantom_size: int = 256          # phantom film side (px) as generated, before the letterbox
     size: int = 128                  # network input side (px): every film letterboxed into it
+    refine: bool = False             # a second U-Net on a crop around the first one's points (used when better on validation)
+    refine_size: int = 128           # its input side (px)
+    refine_margin: float = 0.2       # the crop: the points' bounding box widened by this fraction of its longer side, each way
     val_fraction: float = 0.15       # phantom: of all films; isbi: of `train` (seeded)
     test_fraction: float = 0.15      # phantom only (isbi tests on test1 and test2)
     models: list[str] = field(default_factory=lambda: ["heatmap_unet"])   # any of MODELS ("irv2": project 3's baseline)
@@ -354,6 +357,8 @@ class CvsConfig:
         if unknown or not self.models: raise ValueError(f"models must be some of {', '.join(MODELS)}, not {self.models}")
         if self.decode not in ("auto", "softargmax", "quadratic"): raise ValueError(f"decode must be auto, softargmax or quadratic, not '{self.decode}'")
         if "heatmap_unet" in self.models: unet_backbone(self.size, 1, self.depth, self.stride)     # size fits the depth
+        if self.refine: unet_backbone(self.refine_size, 1, self.depth, self.stride)
+        if self.refine_margin < 0: raise ValueError(f"refine_margin must be >= 0, not {self.refine_margin}")
         if "irv2" in self.models and self.size < 75: raise ValueError(f"irv2 needs size >= 75, not {self.size}")
         if not (0 < self.val_fraction < 1 and 0 <= self.test_fraction < 1 and self.val_fraction + self.test_fraction < 1):
             raise ValueError("val_fraction and test_fraction must be in (0, 1) and sum below 1")
@@ -424,25 +429,56 @@ def predict_landmarks(model, images, batch_size=16) -> dict:
         for k, v in got.items(): outs.setdefault(k, []).append(np.asarray(v, np.float64))
     return {k: np.concatenate(v) for k, v in outs.items()}
 
-def score_landmarks(pred_box, films: dict, idx, transforms, n_boot=1000, seed=42) -> dict:
-    "Letterbox predictions of films `idx` in film px, scored against the truth: landmark_metrics + project 3's PCKs."
-    pred = from_letterbox(pred_box, transforms[idx])
-    true = films["landmarks"][idx]
+def score_landmarks(pred, films: dict, idx, n_boot=1000, seed=42) -> dict:
+    "Predictions (n, k, 2) of films `idx` in film px, scored against the truth: landmark_metrics + project 3's PCKs."
+    pred, true = np.asarray(pred, float), films["landmarks"][idx]
     out = landmark_metrics(pred, true, films["mm_per_px"][idx], n_boot=n_boot, seed=seed, names=films.get("names"))
     pcks = [project3_pck(pred[j:j + 1], true[j:j + 1], tuple(films["shapes"][i])) for j, i in enumerate(idx)]
     out["project3"] = {k: float(np.mean([p[k] for p in pcks])) for k in ("pck_unet", "pck_inception")}
     out["project3"]["threshold_px_first_film"] = {k: pcks[0][k] for k in ("pck_unet_threshold_px", "pck_inception_threshold_px")} if pcks else {}
     return out
 
+# %% ../nbs/17_cvs.ipynb #3e251916
+def roi_box(points, margin=0.2) -> np.ndarray:
+    """Square boxes (x0, y0, side) around each film's points (..., k, 2): the points' bounding box, its longer side
+    widened by `margin` of itself on each side, centred where the bounding box is."""
+    p = np.asarray(points, float)
+    lo, hi = np.nanmin(p, -2), np.nanmax(p, -2)
+    side = (hi - lo).max(-1) * (1 + 2 * margin)
+    return np.concatenate([(lo + hi) / 2 - side[..., None] / 2, side[..., None]], -1)
+
+def crop_roi(image: np.ndarray, box, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The square `box` (x0, y0, side, rounded to whole pixels) of `image`, zero where it leaves the film, resized
+    into `size` x `size`; and its transform (sx, sy, ox, oy) as `letterbox` gives, so `to_letterbox` and
+    `from_letterbox` map points both ways."""
+    h, w = image.shape[:2]
+    x0, y0, side = int(round(box[0])), int(round(box[1])), max(1, int(round(box[2])))
+    pad = max(0, -x0, -y0, x0 + side - w, y0 + side - h)
+    padded = np.pad(image, [(pad, pad), (pad, pad)] + [(0, 0)] * (image.ndim - 2)) if pad else image
+    crop = padded[y0 + pad:y0 + pad + side, x0 + pad:x0 + pad + side]
+    out = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
+    s = size / side
+    return out, np.array([s, s, 0.5 * s - 0.5 - s * x0, 0.5 * s - 0.5 - s * y0])
+
+def crop_all(images, boxes, size: int) -> tuple[np.ndarray, np.ndarray]:
+    "`crop_roi` of every film of `images` (an iterable, read one at a time) with its box: (n, size, size) and (n, 4)."
+    crops = [crop_roi(np.asarray(im), b, size) for im, b in zip(images, boxes)]
+    if not crops: return np.zeros((0, size, size), np.uint8), np.zeros((0, 4))
+    return np.stack([c[0] for c in crops]), np.stack([c[1] for c in crops])
+
 # %% ../nbs/17_cvs.ipynb #d8584985
 def stage_scores(true_stage, pred_stage) -> dict:
-    "Accuracy, within-one accuracy (%), quadratic weighted kappa and the 6 x 6 confusion matrix (rows true CS1-CS6)."
+    """Accuracy with its exact (Clopper-Pearson) 95 % interval, within-one accuracy (%), quadratic weighted kappa and
+    the 6 x 6 confusion matrix (rows true CS1-CS6)."""
+    from scipy.stats import binomtest
     from sklearn.metrics import cohen_kappa_score, confusion_matrix
     t, p = np.asarray(true_stage, int), np.asarray(pred_stage, int)
     labels = list(range(1, 7))
     kappa = cohen_kappa_score(t, p, labels=labels, weights="quadratic") if len(np.unique(np.r_[t, p])) > 1 else float("nan")
-    return dict(n=int(len(t)), accuracy=float(100 * (t == p).mean()), within_one=float(100 * (np.abs(t - p) <= 1).mean()),
-                kappa_quadratic=float(kappa), confusion=confusion_matrix(t, p, labels=labels).tolist())
+    ci = binomtest(int((t == p).sum()), len(t)).proportion_ci(0.95, method="exact") if len(t) else None
+    return dict(n=int(len(t)), accuracy=float(100 * (t == p).mean()), accuracy_ci=[100 * ci.low, 100 * ci.high] if ci else None,
+                within_one=float(100 * (np.abs(t - p) <= 1).mean()), kappa_quadratic=float(kappa),
+                confusion=confusion_matrix(t, p, labels=labels).tolist())
 
 def stage_from_points(films: dict, pred_test, train_idx, test_idx, pred_val=None, val_idx=None) -> dict:
     """The stage of the test films from their predicted points, against the truth. The rule's thresholds are fitted
@@ -484,9 +520,10 @@ def landmarks_figure(films: dict, idx, pred, errors_mm, path, title="", n=3):
     return save_figure(fig, path, dpi=110)
 
 # %% ../nbs/17_cvs.ipynb #7bae1387
-def _train_model(model_name, config: CvsConfig, data: dict, paths: Paths) -> dict:
-    "Train one model on the train films, early-stopped on val; its val scores by decoder and the decoder chosen."
-    k, size, name = data["landmarks_box"].shape[1], config.size, config.name
+def _train_model(model_name, config: CvsConfig, data: dict, paths: Paths, size: int | None = None, label: str | None = None) -> dict:
+    """Train one model on `data`'s train films (input `size`, default `config.size`), early-stopped on val; its val
+    scores by decoder and the decoder chosen; saved as `models/<name>/<label>.keras` (label: the model's name)."""
+    k, size, name, label = data["landmarks_box"].shape[1], size or config.size, config.name, label or model_name
     if model_name == "heatmap_unet":
         builder = lambda: heatmap_unet(size, k, config.filters, config.depth, config.stride)
         loss, metrics = HeatmapLoss(config.sigma, config.stride, config.coord_weight), [MeanRadialError(config.stride)]
@@ -496,7 +533,7 @@ def _train_model(model_name, config: CvsConfig, data: dict, paths: Paths) -> dic
     t = time.perf_counter()
     clock = WallClockStop(config.max_minutes) if config.max_minutes > 0 else None
     fit = fit_landmarks(builder, data["train_ds"], data["val_ds"], loss, metrics, config.train_config(),
-                        paths.models(name) / "runs" / model_name, paths.live(name) / model_name, callbacks=[clock] if clock else [])
+                        paths.models(name) / "runs" / label, paths.live(name) / label, callbacks=[clock] if clock else [])
     minutes = (time.perf_counter() - t) / 60
     va = data["idx"]["val"]
     preds = predict_landmarks(fit.model, data["boxed"][va], config.batch_size)
@@ -504,15 +541,14 @@ def _train_model(model_name, config: CvsConfig, data: dict, paths: Paths) -> dic
     val_mre = {d: float(np.nanmean(radial_errors(from_letterbox(p, data["transforms"][va]), films["landmarks"][va], films["mm_per_px"][va])))
                for d, p in preds.items()}
     decoder = min(val_mre, key=val_mre.get) if config.decode == "auto" or model_name != "heatmap_unet" else config.decode
-    predictor = landmark_predictor(fit.model)
-    save_keras(predictor, paths.models(name) / f"{model_name}.keras")
+    save_keras(landmark_predictor(fit.model), paths.models(name) / f"{label}.keras")
     return dict(model=fit.model, decoder=decoder, val_mre_mm=val_mre, params=int(fit.model.count_params()), train_minutes=minutes,
                 fit=dict(best_epoch=fit.best_epoch, stopped_epoch=fit.stopped_epoch, epochs_run=fit.epochs_run, best_val_mre_px=fit.best_val_mae,
                          clock_stopped_epoch=clock.stopped_epoch if clock and not fit.stopped_epoch else None),
                 history=fit.history)
 
-def _prepare_data(config: CvsConfig, films: dict) -> dict:
-    boxed, transforms = letterbox_all((film_image(films, i) for i in range(len(films["landmarks"]))), config.size)
+def _datasets(config: CvsConfig, films: dict, boxed, transforms) -> dict:
+    "The films' inputs (n, S, S) and transforms (n, 4), their points in input px, the split indices and the train/val datasets."
     box_pts = to_letterbox(films["landmarks"], transforms)
     split = np.asarray(films["split"])
     idx = {s: np.flatnonzero(split == s) for s in dict.fromkeys(split.tolist())}
@@ -521,9 +557,38 @@ def _prepare_data(config: CvsConfig, films: dict) -> dict:
                 train_ds=landmark_dataset(boxed[tr], box_pts[tr], config.batch_size, config.augment_settings, True, config.seed),
                 val_ds=landmark_dataset(boxed[va], box_pts[va], config.batch_size))
 
+def _prepare_data(config: CvsConfig, films: dict) -> dict:
+    "The first look's data: every film letterboxed into `size`."
+    return _datasets(config, films, *letterbox_all((film_image(films, i) for i in range(len(films["landmarks"]))), config.size))
+
+def _prepare_crops(config: CvsConfig, films: dict, first: dict) -> dict:
+    """The second look's data: every film cropped (`roi_box`, `refine_margin`) and resized to `refine_size`, the
+    training films around their true points, the films of `first` ({split: (n, k, 2) film px}) around those."""
+    split = np.asarray(films["split"])
+    missing = set(split.tolist()) - {"train"} - set(first)
+    if missing: raise ValueError(f"the first look's points are needed for the {', '.join(sorted(missing))} films")
+    boxes = roi_box(films["landmarks"], config.refine_margin)
+    for s, p in first.items(): boxes[split == s] = roi_box(p, config.refine_margin)
+    return _datasets(config, films, *crop_all((film_image(films, i) for i in range(len(split))), boxes, config.refine_size))
+
 # %% ../nbs/17_cvs.ipynb #ad4bb54d
+def _look(run: dict, data: dict, splits, batch_size=16) -> dict:
+    "{split: (n, k, 2) film px}: a trained model's points, by its chosen decoder, on the films of `splits`."
+    idx = data["idx"]
+    return {s: from_letterbox(predict_landmarks(run["model"], data["boxed"][idx[s]], batch_size)[run["decoder"]], data["transforms"][idx[s]])
+            for s in splits}
+
+def _row(run: dict, points: dict, films: dict, idx: dict, tests) -> dict:
+    "A model's line of the table: size, time, decoder, val MRE by decoder, how training ended, test MRE and SDR@2mm."
+    scores = {s: score_landmarks(points[s], films, idx[s], n_boot=0) for s in tests}
+    return dict(params=run["params"], train_minutes=run["train_minutes"], decoder=run["decoder"], val_mre_mm=run["val_mre_mm"], **run["fit"],
+                **{f"{s}_mre_mm": scores[s]["mre_mm"] for s in tests}, **{f"{s}_sdr_2mm": scores[s]["sdr_2mm"] for s in tests})
+
+def _val_mre(row: dict) -> float: return row["val_mre_mm"][row["decoder"]]
+
 def run_cvs(config: CvsConfig, paths: Paths, progress: bool = True) -> dict:
-    "The `cvs` stage: landmark models trained, chosen on validation, tested once in mm; on the phantom, the stage. Returns the details."
+    """The `cvs` stage: landmark models trained, chosen on validation, with the second look when it is better on
+    validation; tested once in mm; on the phantom, the stage. Returns the details."""
     from tqdm.auto import tqdm
     t0 = time.perf_counter()
     seed_everything(config.seed)
@@ -532,27 +597,23 @@ def run_cvs(config: CvsConfig, paths: Paths, progress: bool = True) -> dict:
     idx, name = data["idx"], config.name
     tests = [s for s in ("test", "test1", "test2") if s in idx]
     runs = {m: _train_model(m, config, data, paths) for m in tqdm(config.models, desc=name, disable=not progress)}
-    chosen = min(runs, key=lambda m: runs[m]["val_mre_mm"][runs[m]["decoder"]])                # validation only
-    rows, test_preds = {}, {}
-    for m, r in runs.items():
-        scores = {}
-        for s in tests:
-            pb = predict_landmarks(r["model"], data["boxed"][idx[s]], config.batch_size)[r["decoder"]]
-            scores[s] = score_landmarks(pb, films, idx[s], data["transforms"], config.n_boot if m == chosen else 0, config.seed)
-            if m == chosen: test_preds[s] = from_letterbox(pb, data["transforms"][idx[s]])
-        if m == chosen and config.source == "phantom":   # the validation films' points, to fit the stage rule on
-            pv = predict_landmarks(r["model"], data["boxed"][idx["val"]], config.batch_size)[r["decoder"]]
-            test_preds["val"] = from_letterbox(pv, data["transforms"][idx["val"]])
-        rows[m] = dict(params=r["params"], train_minutes=r["train_minutes"], decoder=r["decoder"], val_mre_mm=r["val_mre_mm"],
-                       **r["fit"], **{f"{s}_mre_mm": scores[s]["mre_mm"] for s in tests},
-                       **{f"{s}_sdr_2mm": scores[s]["sdr_2mm"] for s in tests}, scores=scores)
+    looks = {m: _look(r, data, ["val", *tests], config.batch_size) for m, r in runs.items()}
+    rows = {m: _row(r, looks[m], films, idx, tests) for m, r in runs.items()}
+    chosen = min(rows, key=lambda m: _val_mre(rows[m]))                                       # validation only
+    points, refined = looks[chosen], False
+    if config.refine:
+        crops = _prepare_crops(config, films, looks[chosen])
+        run = _train_model("heatmap_unet", config, crops, paths, size=config.refine_size, label="refine")
+        second = _look(run, crops, ["val", *tests], config.batch_size)
+        rows["refine"] = dict(_row(run, second, films, idx, tests), input=f"crops around {chosen}'s points")
+        if _val_mre(rows["refine"]) < _val_mre(rows[chosen]): points, refined = second, True        # validation only
     details = dict(source=config.source, size=config.size, n={s: int(len(v)) for s, v in idx.items()}, models=rows,
-                   chosen=chosen, test={s: rows[chosen]["scores"][s] for s in tests}, config=asdict(config))
-    for r in rows.values(): r.pop("scores")
-    if config.source == "phantom":
-        details["stage"] = stage_from_points(films, test_preds["test"], idx["train"], idx["test"], test_preds.pop("val"), idx["val"])
+                   chosen=chosen, refined=refined, config=asdict(config),
+                   test={s: score_landmarks(points[s], films, idx[s], config.n_boot, config.seed) for s in tests})
+    if config.source == "phantom":   # the rule is fitted on the validation films' points
+        details["stage"] = stage_from_points(films, points["test"], idx["train"], idx["test"], points["val"], idx["val"])
     details["seconds"] = time.perf_counter() - t0
-    _write_outputs(details, films, idx, test_preds, paths, config)
+    _write_outputs(details, films, idx, points, paths, config)
     return details
 
 def _headline(d: dict) -> dict:
@@ -564,18 +625,18 @@ def _headline(d: dict) -> dict:
     if "stage" in d: head["stage_accuracy"] = d["stage"]["predicted_points"]["accuracy"]
     return head
 
-def _write_outputs(details, films, idx, test_preds, paths, config):
-    name = config.name
+def _write_outputs(details, films, idx, points, paths, config):
+    name, first = config.name, "test" if "test" in points else "test1"
     write_json(paths.details(name), details)
     write_json(paths.metrics(name), _headline(details))
-    first = "test" if "test" in test_preds else "test1"
-    errs = radial_errors(test_preds[first], films["landmarks"][idx[first]], films["mm_per_px"][idx[first]]).mean(1)
-    landmarks_figure(films, idx[first], test_preds[first], errs, paths.figure(f"{name}_landmarks.png"),
-                     f"{details['chosen']} on {first} films ({config.size} px input): best and worst", config.figure_films)
+    pipeline = f"{details['chosen']} ({config.size} px) + refine ({config.refine_size} px crops)" if details["refined"] else f"{details['chosen']} ({config.size} px)"
+    errs = radial_errors(points[first], films["landmarks"][idx[first]], films["mm_per_px"][idx[first]]).mean(1)
+    landmarks_figure(films, idx[first], points[first], errs, paths.figure(f"{name}_landmarks.png"),
+                     f"{pipeline} on {first} films: best and worst", config.figure_films)
     if config.source == "phantom": _phantom_figure(paths)
-    m, f = details["test"][first], details["models"][details["chosen"]]
-    line = (f"{name}: {details['chosen']} ({f['params']:,} parameters, {details['n']['train']} training films at {config.size} px; "
-            f"best epoch {f['best_epoch']}, {_how_it_ended(f)}) "
+    fits = [details["models"][details["chosen"]]] + ([details["models"]["refine"]] if details["refined"] else [])
+    line = (f"{name}: {pipeline}, {details['n']['train']} training films; "
+            + ", ".join(f"{f['params']:,} parameters, best epoch {f['best_epoch']}, {_how_it_ended(f)}" for f in fits) + "; "
             + "; ".join(f"{s} MRE {v['mre_mm']:.2f} mm [{v['mre_mm_ci'][0]:.2f}, {v['mre_mm_ci'][1]:.2f}], SDR@2mm {v['sdr_2mm']:.1f} %"
                         for s, v in details["test"].items()))
     if "stage" in details:

@@ -272,6 +272,16 @@ def _ended(f: dict, config: dict) -> str:
         return f"stopped by the {config['max_minutes']:g}-minute wall-clock cap after epoch {f['epochs_run']}, early stopping did not fire"
     return f"epoch limit ({f['epochs_run']}), early stopping did not fire"
 
+def _pct_ci(ci) -> str: return f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else ""
+
+def _second_look(d: dict) -> str:
+    "The cvs sentence on the second look (a U-Net on crops around the first look's points) and whether validation kept it."
+    r, f = d["models"]["refine"], d["models"][d["chosen"]]
+    val = lambda m: m["val_mre_mm"][m["decoder"]]
+    return (f" Second look: a U-Net ({r['params']:,} parameters) on {d['config']['refine_size']} px crops around those points, "
+            f"best epoch {r['best_epoch']}, {_ended(r, d['config'])}; {r['train_minutes']:.1f} min; validation MRE {val(r):.2f} mm "
+            f"against {val(f):.2f} mm for the first look, so the test points are {'the second' if d.get('refined') else 'the first'} look's.")
+
 def cvs_table(d: dict) -> str:
     "Markdown table of the cvs stage (or a documented run): landmark errors per test split, and the stage when there is one."
     lines = ["| test split | films | MRE mm [95 % CI] | MRE px | SDR 2 / 2.5 / 3 / 4 mm | project 3's PCK (U-Net / Inception) |",
@@ -285,12 +295,13 @@ def cvs_table(d: dict) -> str:
     out = "\n".join(lines) + (f"\n\n{d['source']}: {d['chosen']} ({f['params']:,} parameters, {d['size']} px letterboxed input, "
                               f"decoder {f.get('decoder', '–')} chosen on validation), {d['n']['train']} training and {d['n']['val']} "
                               f"validation films; best epoch {f['best_epoch']}, {_ended(f, d['config'])}; {f['train_minutes']:.1f} min of training.")
+    if "refine" in d["models"]: out += _second_look(d)
     if "stage" in d:
         p, t = d["stage"]["predicted_points"], d["stage"]["true_points"]
         st = d["stage"]
         fitted = st.get("fitted_on", "training films' true points")
         out += (f" Stage CS1–CS6 read from the predicted test landmarks (thresholds fitted on the {fitted}): "
-                f"accuracy {p['accuracy']:.1f} %, within one stage {p['within_one']:.1f} %, quadratic κ {p['kappa_quadratic']:.2f} "
+                f"accuracy {p['accuracy']:.1f} %{_pct_ci(p.get('accuracy_ci'))}, within one stage {p['within_one']:.1f} %, quadratic κ {p['kappa_quadratic']:.2f} "
                 f"(from the true landmarks: {t['accuracy']:.1f} %")
         if "predicted_points_true_thresholds" in st:
             out += f"; from the predicted landmarks with thresholds fitted on the training films' true points: {st['predicted_points_true_thresholds']['accuracy']:.1f} %"

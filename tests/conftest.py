@@ -47,7 +47,7 @@ def smoke_configs():
                 regressors=RegressorsConfig(folds=2, mlp_epochs=5, n_boot=100),
                 cnn=CnnConfig(archs=("tunable_cnn",), seeds=2, size=32, epochs=3, schedule_epochs=2, patience=1, min_epochs=0, batch_size=8, n_boot=100),
                 release=ReleaseConfig(alpha=0.5, min_band=3, gradcam_cases=2, n_boot=100),   # 50 %: finite on a few films
-                cvs=CvsConfig(n_images=48, phantom_size=64, size=64, depth=3, filters=8, epochs=3, schedule_epochs=2, patience=1,
+                cvs=CvsConfig(n_images=48, phantom_size=64, size=64, depth=3, filters=8, refine=True, refine_size=64, epochs=3, schedule_epochs=2, patience=1,
                               min_epochs=0, batch_size=8, n_boot=50),
                 paper=PaperConfig(page_dpi=30))
 

@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-SMOKE = dict(n_images=48, phantom_size=64, size=64, depth=3, filters=8, epochs=3, schedule_epochs=2, patience=1,
-             min_epochs=0, batch_size=8, n_boot=50)
+SMOKE = dict(n_images=48, phantom_size=64, size=64, depth=3, filters=8, refine=True, refine_size=64, epochs=3, schedule_epochs=2,
+             patience=1, min_epochs=0, batch_size=8, n_boot=50)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,19 @@ def test_cvs_stage_on_a_small_phantom(smoke):
     out = model.predict(boxed[..., None] / 255.0, verbose=0)
     assert set(out) == {"landmarks", "heatmaps"} and out["landmarks"].shape == (len(te), 19, 2)
     err = np.hypot(*(from_letterbox(out["landmarks"], tr) - films["landmarks"][te]).transpose(2, 0, 1)) * films["mm_per_px"][te, None]
-    if fit["decoder"] == "softargmax": assert abs(err.mean() - t["mre_mm"]) < 1e-3
+    if fit["decoder"] == "softargmax" and not d["refined"]: assert abs(err.mean() - t["mre_mm"]) < 1e-3
+    # the second look: scored beside the first, used exactly when validation prefers it
+    r = d["models"]["refine"]
+    assert r["input"] == "crops around heatmap_unet's points" and isinstance(d["refined"], bool)
+    assert d["refined"] == (r["val_mre_mm"][r["decoder"]] < fit["val_mre_mm"][fit["decoder"]])
+    assert abs((r if d["refined"] else fit)["test_mre_mm"] - t["mre_mm"]) < 1e-6
+    # the two saved predictors, chained (first look, crop, second look), give the points the second look was scored on
+    from boneage.cvs import crop_all, roi_box
+    second = keras.saving.load_model(paths.models("cvs") / "refine.keras", safe_mode=True)
+    crops, tc = crop_all(films["images"][te], roi_box(from_letterbox(out["landmarks"], tr), config.refine_margin), config.refine_size)
+    pts = from_letterbox(second.predict(crops[..., None] / 255.0, verbose=0)["landmarks"], tc)
+    err2 = np.hypot(*(pts - films["landmarks"][te]).transpose(2, 0, 1)) * films["mm_per_px"][te, None]
+    if fit["decoder"] == r["decoder"] == "softargmax": assert abs(err2.mean() - r["test_mre_mm"]) < 1e-3
 
 
 def test_cvs_chooses_on_validation_never_on_test(smoke, monkeypatch, tmp_path):
@@ -123,7 +135,7 @@ def test_cvs_chooses_on_validation_never_on_test(smoke, monkeypatch, tmp_path):
     monkeypatch.setattr(cvs, "_train_model", fake_train)
     monkeypatch.setattr(cvs, "predict_landmarks", fake_predict)
     monkeypatch.setattr(cvs, "_prepare_data", prepare)
-    c = cvs.CvsConfig(**{**SMOKE, "n_images": 40, "test_fraction": 0.25, "models": ["irv2", "heatmap_unet"], "size": 96})
+    c = cvs.CvsConfig(**{**SMOKE, "n_images": 40, "test_fraction": 0.25, "models": ["irv2", "heatmap_unet"], "size": 96, "refine": False})
     d = cvs.run_cvs(c, Paths(tmp_path), progress=False)
     assert d["chosen"] == "heatmap_unet"                                     # lower val error, higher test error
     assert d["models"]["irv2"]["test_mre_mm"] < 1e-9 < d["models"]["heatmap_unet"]["test_mre_mm"]
@@ -152,3 +164,33 @@ def test_the_stage_rule_is_fitted_on_the_points_it_is_given():
     assert st["thresholds"] == fit(noisy, va) and st["thresholds_true_points"] == fit(films["landmarks"][tr], tr)
     old = stage_from_points(films, films["landmarks"][te], tr, te)
     assert old["thresholds"] == st["thresholds_true_points"] and "predicted_points_true_thresholds" not in old
+
+
+def test_crop_roi_maps_points_both_ways_and_pads_outside_the_film():
+    from boneage.cvs import crop_roi, from_letterbox, roi_box, to_letterbox
+    film = (255 * blob(90, 70, 30.3, 60.8, 1.5)).astype(np.uint8)
+    box = roi_box(np.array([[20.0, 50.0], [40.0, 70.0]]), margin=0.5)      # 20 px of points -> a 40 px square at (10, 40)
+    assert np.allclose(box, [10.0, 40.0, 40.0])
+    crop, t = crop_roi(film, box, 80)
+    yy, xx = np.mgrid[:80, :80]
+    c = crop.astype(float)
+    assert np.abs(np.array([(c * xx).sum(), (c * yy).sum()]) / c.sum() - to_letterbox([30.3, 60.8], t)).max() < 0.15
+    assert np.allclose(from_letterbox(to_letterbox([[1.0, 2.0]], t), t), [[1.0, 2.0]])
+    out, _ = crop_roi(np.full((20, 20), 9, np.uint8), [10.0, 10.0, 20.0], 20)   # three quarters off the film
+    assert (out[:10, :10] == 9).all() and out[10:].max() == 0 and out[:, 10:].max() == 0
+
+
+def test_second_look_crops_validation_and_test_films_around_the_first_looks_points():
+    "Training crops follow the truth; validation and test crops follow the first look's points, never the truth."
+    import boneage.cvs as cvs
+    config = cvs.CvsConfig(**{**SMOKE, "n_images": 20, "refine_margin": 0.3})
+    films = cvs.load_films(config)
+    split = np.asarray(films["split"])
+    first = {s: films["landmarks"][split == s] + 7.0 for s in ("val", "test")}
+    data = cvs._prepare_crops(config, films, first)
+    for s, truth_shift in (("train", 0.0), ("val", 7.0), ("test", 7.0)):
+        i = np.flatnonzero(split == s)[0]
+        _, t = cvs.crop_roi(films["images"][i], cvs.roi_box(films["landmarks"][i] + truth_shift, 0.3), config.refine_size)
+        assert np.allclose(data["transforms"][i], t)
+    with pytest.raises(ValueError, match="test films"):
+        cvs._prepare_crops(config, films, {"val": first["val"]})

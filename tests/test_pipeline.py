@@ -84,7 +84,7 @@ SMOKE_PARAMS = {"phantom": {"grid_size": 128}, "data": {"n_images": 40, "size": 
                 "cnn": {"seeds": 1, "size": 32, "epochs": 2, "schedule_epochs": 1, "min_epochs": 0, "patience": 1, "n_boot": 50,
                         "sex_ablation": False},
                 "release": {"n_boot": 50, "gradcam_cases": 2, "alpha": 0.5, "min_band": 3},
-                "cvs": {"n_images": 40, "phantom_size": 64, "size": 64, "depth": 3, "epochs": 2, "schedule_epochs": 1, "patience": 1,
+                "cvs": {"n_images": 40, "phantom_size": 64, "size": 64, "depth": 3, "refine_size": 64, "epochs": 2, "schedule_epochs": 1, "patience": 1,
                         "min_epochs": 0, "batch_size": 8, "n_boot": 50}}
 
 

@@ -13,15 +13,19 @@ def test_ci_runs_the_readme_test_command():
     assert SETUP_COMMAND in readme
 
 
-def test_every_renderer_reads_what_the_stages_write(upstream):
-    "Run the whole pipeline on smoke data, then the readme stage on a copy of the README: every stage block renders."
+def test_every_renderer_reads_what_the_stages_write(upstream, tmp_path):
+    """Run the whole pipeline on smoke data, then the readme stage on a copy of the README in a copy of the smoke
+    project (the committed JSONs copied in must not reach the other tests' smoke project): every stage block renders."""
+    from boneage.core import Paths
     from boneage.readme import RENDERERS, run_readme
-    paths = upstream("readme")
+    shutil.copytree(upstream("readme").root, tmp_path / "smoke")
+    paths = Paths(tmp_path / "smoke")
     shutil.copy(ROOT / "README.md", paths.root / "README.md")
     for f in ("benchmarks", "metrics"):
         (paths.root / f).mkdir(exist_ok=True)
     for name, (f, _) in RENDERERS.items():   # the committed benchmark JSONs and documented-experiment JSONs
-        if f.startswith("benchmarks/") or not (paths.root / f).exists(): shutil.copy(ROOT / f, paths.root / f)
+        if f.startswith("benchmarks/") or not (paths.root / f).exists():
+            (paths.root / f).parent.mkdir(parents=True, exist_ok=True); shutil.copy(ROOT / f, paths.root / f)
     result = run_readme(paths)
     assert result["blocks"] == sorted(RENDERERS)
     text = (paths.root / "README.md").read_text()
