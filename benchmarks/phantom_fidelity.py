@@ -31,29 +31,29 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from boneage.core import sha256_file, shared_data_dir
+try:
+    from boneage.data import LOWRES_SIDE as FILM_SIDE, grey_histograms, squash_like_lowres
+except ImportError:   # --baseline runs this script on an earlier commit's boneage/, from before these two were in the library
+    FILM_SIDE = 100
+    def squash_like_lowres(film):
+        return np.clip(np.round(cv2.resize(np.asarray(film), (FILM_SIDE,) * 2, interpolation=cv2.INTER_NEAREST)), 0, 255).astype(np.uint8)
+    def grey_histograms(films, bins=16): return np.stack([np.histogram(f, bins, (0, 256))[0] for f in films]) / films[0].size
 from boneage.phantom import RenderConfig, make_phantom
 
 SEED = 42
 PHANTOM_SEED = 7          # the pipeline's phantom uses 42
-FILM_SIDE = 100           # rsna-lowres: every film squashed to 100 x 100, 8-bit
 TARGETS = dict(logistic=0.70, boosting=0.80)
 TARGET_VAL_MAE = 20.0     # months, phantom-only CNN on rsna-lowres val
 HIST_BINS = 16
 
 
 # ---------------------------------------------------------------- films
-def squash(img) -> np.ndarray:
-    "A film as rsna-lowres stores it: squashed to 100 x 100 (aspect ratio lost), nearest neighbour, 8-bit."
-    out = cv2.resize(np.asarray(img), (FILM_SIDE, FILM_SIDE), interpolation=cv2.INTER_NEAREST)
-    return np.clip(np.round(out), 0, 255).astype(np.uint8)
-
-
 def phantom_films(n, seed=PHANTOM_SEED, cfg=RenderConfig()) -> tuple[np.ndarray, pd.DataFrame]:
     "`n` phantom films (uint8, 100 x 100) rendered at `cfg.size` and squashed, and their labels (boneage, male)."
     films, rows = [], []
     for i in range(n):
         img, _, _, subject, _, _ = make_phantom(seed, i, cfg)
-        films.append(squash(img)); rows.append(dict(id=f"phantom{i}", boneage=subject["boneage"], male=subject["male"]))
+        films.append(squash_like_lowres(img)); rows.append(dict(id=f"phantom{i}", boneage=subject["boneage"], male=subject["male"]))
     return np.stack(films), pd.DataFrame(rows)
 
 
@@ -69,15 +69,10 @@ def real_films(real_dir: Path, ids) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- part 1: two-sample test
-def histograms(films) -> np.ndarray:
-    "16-bin grey histogram of each film, as fractions of its pixels."
-    return np.stack([np.histogram(f, HIST_BINS, (0, 256))[0] for f in films]) / films[0].size
-
-
 def features(films) -> np.ndarray:
     "The film at 32 x 32 (INTER_AREA, / 255, flattened) and its 16-bin histogram."
     small = np.stack([cv2.resize(f, (32, 32), interpolation=cv2.INTER_AREA) for f in films]).reshape(len(films), -1)
-    return np.hstack([small / 255.0, histograms(films)])
+    return np.hstack([small / 255.0, grey_histograms(films, HIST_BINS)])
 
 
 def classifiers() -> dict:
@@ -108,8 +103,8 @@ def two_sample_test(real_dir: Path, n: int, phantom_seed: int) -> dict:
                 accuracy={k: dict(mean=round(m, 4), sd=round(s, 4), target=TARGETS[k], met=m <= TARGETS[k])
                           for k, (m, s) in acc.items()},
                 mean_histogram=dict(bins=np.linspace(0, 256, HIST_BINS + 1).astype(int).tolist(),
-                                    phantom=np.round(histograms(phantom).mean(0), 4).tolist(),
-                                    real=np.round(histograms(real).mean(0), 4).tolist()),
+                                    phantom=np.round(grey_histograms(phantom, HIST_BINS).mean(0), 4).tolist(),
+                                    real=np.round(grey_histograms(real, HIST_BINS).mean(0), 4).tolist()),
                 mean_grey=dict(phantom=round(float(phantom.mean()), 2), real=round(float(real.mean()), 2)),
                 sd_grey=dict(phantom=round(float(phantom.std()), 2), real=round(float(real.std()), 2)),
                 seconds=round(time.perf_counter() - t, 1))

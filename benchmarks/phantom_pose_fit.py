@@ -18,6 +18,7 @@ import pandas as pd
 
 import boneage.phantom as ph
 from boneage.core import shared_data_dir
+from boneage.data import grey_histograms, squash_like_lowres
 
 START = dict(tip_row=(0.04, 0.18), wrist_row=(0.58, 0.78), rotation_mean=3.0, rotation_sd=5.0, centre_x=(0.435, 0.565),
              spread=(1.3, 1.7), thumb=0.98, forearm_cm=1.3, soft_cm=(1.33, 1.73), mu_soft=(0.27, 0.39),
@@ -38,15 +39,14 @@ def fit_films(real_dir: Path, n=1500) -> np.ndarray:
 def moments(films) -> tuple:
     "Per-pixel mean and sd of the 32-px thumbnails, and the mean 16-bin histogram."
     s = np.stack([cv2.resize(f, (32, 32), interpolation=cv2.INTER_AREA) for f in films]).astype(float)
-    h = np.stack([np.histogram(f, 16, (0, 256))[0] for f in films]).mean(0) / films[0].size
+    h = grey_histograms(films).mean(0)
     return s.mean(0), s.std(0), h
 
 
 def distance(real, n=300) -> float:
     "Standardised squared differences of the thumbnails' means and sds, plus the histograms' L1 distance."
     cfg = ph.RenderConfig(size=256)
-    films = np.stack([cv2.resize(ph.make_phantom(7, i, cfg)[0], (100, 100), interpolation=cv2.INTER_NEAREST)
-                      for i in range(n)])
+    films = np.stack([squash_like_lowres(ph.make_phantom(7, i, cfg)[0]) for i in range(n)])
     (mp, sp, hp), (mr, sr, hr) = moments(films), real
     var = 0.5 * (sp ** 2 + sr ** 2) + 25
     return float(np.mean((mp - mr) ** 2 / var) + np.mean((sp - sr) ** 2 / var) + np.abs(hp - hr).sum())

@@ -28,8 +28,9 @@ __all__ = ['keras', 'MODELS', 'ISBI_TERMS', 'letterbox', 'to_letterbox', 'from_l
            'SoftArgmax2D', 'quadratic_peaks', 'gaussian_logits', 'HeatmapLoss', 'MeanRadialError', 'unet_backbone',
            'heatmap_unet', 'landmark_predictor', 'irv2_regressor', 'CoordinateLoss', 'fit_landmarks', 'WallClockStop',
            'CvsConfig', 'load_films', 'film_image', 'predict_landmarks', 'score_landmarks', 'roi_box', 'crop_roi',
-           'crop_all', 'stage_scores', 'stage_from_points', 'landmarks_figure', 'run_cvs', 'dicom_spacing',
-           'LandmarkModel', 'iter_landmarks', 'landmark_meta', 'release_landmark_model', 'cvs_model_card']
+           'crop_all', 'stage_scores', 'crossfit_stage_accuracy', 'stage_from_points', 'landmarks_figure', 'run_cvs',
+           'dicom_spacing', 'LandmarkModel', 'iter_landmarks', 'landmark_meta', 'landmark_bundle',
+           'release_landmark_model', 'cvs_model_card']
 
 # %% ../nbs/17_cvs.ipynb #0cbd3176
 def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -480,6 +481,18 @@ def stage_scores(true_stage, pred_stage) -> dict:
                 within_one=float(100 * (np.abs(t - p) <= 1).mean()), kappa_quadratic=float(kappa),
                 confusion=confusion_matrix(t, p, labels=labels).tolist())
 
+def crossfit_stage_accuracy(points, stages, seed=42) -> float:
+    """Stage accuracy (%) of films (validation) by the rule with thresholds fitted on the other half of them, 2-fold both
+    ways (seeded halves): what the rule makes of these points, estimated on these films alone."""
+    from boneage import cervical
+    s = np.asarray(stages, int)
+    perm = np.random.default_rng(seed).permutation(len(s))
+    halves, right = (perm[::2], perm[1::2]), 0
+    for fit_on, score_on in (halves, halves[::-1]):
+        t = cervical.fit_stage_thresholds(cervical.cvs_features(points[fit_on]), s[fit_on])
+        right += int((cervical.stage_from_landmarks(points[score_on], t) == s[score_on]).sum())
+    return 100 * right / max(len(s), 1)
+
 def stage_from_points(films: dict, pred_test, train_idx, test_idx, pred_val=None, val_idx=None) -> dict:
     """The stage of the test films from their predicted points, against the truth. The rule's thresholds are fitted
     on the validation films' *predicted* points when given (the rule then reads points as the model places them),
@@ -604,14 +617,16 @@ def run_cvs(config: CvsConfig, paths: Paths, progress: bool = True) -> dict:
     if config.refine:
         crops = _prepare_crops(config, films, looks[chosen])
         run = _train_model("heatmap_unet", config, crops, paths, size=config.refine_size, label="refine")
-        second = _look(run, crops, ["val", *tests], config.batch_size)
-        rows["refine"] = dict(_row(run, second, films, idx, tests), input=f"crops around {chosen}'s points")
-        if _val_mre(rows["refine"]) < _val_mre(rows[chosen]): points, refined = second, True        # validation only
+        looks["refine"] = _look(run, crops, ["val", *tests], config.batch_size)
+        rows["refine"] = dict(_row(run, looks["refine"], films, idx, tests), input=f"crops around {chosen}'s points")
+        if _val_mre(rows["refine"]) < _val_mre(rows[chosen]): points, refined = looks["refine"], True   # validation only
     details = dict(source=config.source, size=config.size, n={s: int(len(v)) for s, v in idx.items()}, models=rows,
                    chosen=chosen, refined=refined, config=asdict(config),
                    test={s: score_landmarks(points[s], films, idx[s], config.n_boot, config.seed) for s in tests})
     if config.source == "phantom":   # the rule is fitted on the validation films' points
         details["stage"] = stage_from_points(films, points["test"], idx["train"], idx["test"], points["val"], idx["val"])
+        details["stage"]["validation_crossfit"] = {m: crossfit_stage_accuracy(p["val"], films["stage"][idx["val"]], config.seed)
+                                                   for m, p in looks.items()}
     details["seconds"] = time.perf_counter() - t0
     _write_outputs(details, films, idx, points, paths, config)
     return details
@@ -629,6 +644,8 @@ def _write_outputs(details, films, idx, points, paths, config):
     name, first = config.name, "test" if "test" in points else "test1"
     write_json(paths.details(name), details)
     write_json(paths.metrics(name), _headline(details))
+    landmark_bundle(paths.models(name) / f"{details['chosen']}.keras", details,
+                    refine_path=paths.models(name) / "refine.keras" if details["refined"] else None).save(paths.models(name) / f"{name}.keras")
     pipeline = f"{details['chosen']} ({config.size} px) + refine ({config.refine_size} px crops)" if details["refined"] else f"{details['chosen']} ({config.size} px)"
     errs = radial_errors(points[first], films["landmarks"][idx[first]], films["mm_per_px"][idx[first]]).mean(1)
     landmarks_figure(films, idx[first], points[first], errs, paths.figure(f"{name}_landmarks.png"),
@@ -682,19 +699,34 @@ def _as_uint8(film) -> np.ndarray:
     return np.round(np.clip(np.asarray(a, np.float64), 0, 1) * 255).astype(np.uint8)
 
 class LandmarkModel:
-    "A released landmark model: the predictor (film -> landmarks, heatmaps) and what it needs to be used (its `.json`)."
-    def __init__(self, model, meta: dict):
-        self.model, self.meta = model, meta
+    """A landmark model as used: the predictor (film -> landmarks, heatmaps), what it needs (its `.json`) and, when its
+    run kept one, the second look (predictor, description) that places the points again on a crop around them."""
+    def __init__(self, model, meta: dict, refine: tuple | None = None):
+        self.model, self.meta, self.refine = model, meta, refine
         self.size = int(model.inputs[0].shape[1])
         self.names = list(meta["landmarks"])
 
     @classmethod
     def load(cls, path) -> "LandmarkModel":
-        "The model at `path` (.keras) and its `.json` beside it; a clear error naming the file if either is missing or bad."
-        return cls(*load_bundle(path, {"landmarks", "decoder", "input_size"}, "landmark model description"))
+        """The model at `path` (.keras), its `.json` beside it and the second look its `.json` names (`refine`); a clear
+        error naming the file if any is missing or bad."""
+        model, meta = load_bundle(path, {"landmarks", "decoder", "input_size"}, "landmark model description")
+        if not meta.get("refine"): return cls(model, meta)
+        if not isinstance(meta["refine"], str):
+            raise BoneageError(f"{Path(path).with_suffix('.json')}: 'refine' must name the second look's file, not {meta['refine']!r}")
+        second = Path(path).parent / meta["refine"]
+        refine = load_bundle(second, {"decoder", "input_size", "margin"}, "second-look description")
+        if int(refine[0].inputs[0].shape[1]) != int(refine[1]["input_size"]):
+            raise BoneageError(f"{second}: its network takes {refine[0].inputs[0].shape[1]} px, its description says {refine[1]['input_size']}")
+        return cls(model, meta, refine)
 
     def save(self, path) -> Path:
-        "Write the `.keras` file (byte-stable, no optimizer state) and its `.json`."
+        "Write the `.keras` file (byte-stable, no optimizer state), its `.json` and the second look beside it as `<name>_refine.*`."
+        path = Path(path)
+        self.meta = {k: v for k, v in self.meta.items() if k != "refine"}
+        if self.refine:
+            self.meta["refine"] = f"{path.stem}_refine.keras"
+            save_bundle(*self.refine, path.parent / self.meta["refine"])
         return save_bundle(self.model, self.meta, path)
 
     @property
@@ -702,15 +734,24 @@ class LandmarkModel:
         from boneage.cervical import CVS_LANDMARKS
         return self.names == list(CVS_LANDMARKS)
 
-    def landmarks(self, film) -> np.ndarray:
-        "The (k, 2) landmarks of a grey film (uint8, or float in [0, 1]) in its own pixels (x, y)."
-        boxed, t = letterbox(_as_uint8(film), self.size)
-        out = self.model(boxed[None, ..., None].astype(np.float32) / 255, training=False)
-        if self.meta["decoder"] == "quadratic":
+    @staticmethod
+    def _look(model, decoder, boxed, transform) -> np.ndarray:
+        "One network's (k, 2) points on its input `boxed` (S, S) uint8, mapped back by `transform` to the film's pixels."
+        out = model(boxed[None, ..., None].astype(np.float32) / 255, training=False)
+        if decoder == "quadratic":
             heat = ops.convert_to_numpy(out["heatmaps"])
-            pts = quadratic_peaks(heat, self.size // heat.shape[1])[0]
+            pts = quadratic_peaks(heat, boxed.shape[0] // heat.shape[1])[0]
         else: pts = ops.convert_to_numpy(out["landmarks"])[0]
-        return from_letterbox(np.asarray(pts, np.float64), t)
+        return from_letterbox(np.asarray(pts, np.float64), transform)
+
+    def landmarks(self, film) -> np.ndarray:
+        "The (k, 2) landmarks of a grey film (uint8, or float in [0, 1]) in its own pixels (x, y): letterboxed, then the second look."
+        film = _as_uint8(film)
+        pts = self._look(self.model, self.meta["decoder"], *letterbox(film, self.size))
+        if self.refine:
+            model, meta = self.refine
+            pts = self._look(model, meta["decoder"], *crop_roi(film, roi_box(pts, meta["margin"]), meta["input_size"]))
+        return pts
 
     def predict(self, image_or_path, spacing: float | None = None) -> dict:
         """Landmarks of one film (a path: PNG, JPEG or DICOM; or a grey array): `landmarks_px` (k, 2) in the film's pixels,
@@ -731,6 +772,8 @@ class LandmarkModel:
         if self.cervical:
             from boneage.cervical import stage_from_landmarks
             out["stage"] = int(stage_from_landmarks(px, self.meta.get("stage_thresholds"))[0])
+        if "synthetic" in str(self.meta.get("provenance", {}).get("data", "")):
+            out["notes"] = [*notes, "model trained on synthetic phantoms only: untested on real films"]
         return out
 
 def _landmark_record(path, p: dict) -> dict:
@@ -781,13 +824,30 @@ def landmark_meta(details: dict, model, commit: str = "") -> dict:
     if "stage" in details: meta["stage_thresholds"] = details["stage"]["thresholds"]
     return meta
 
-def release_landmark_model(model_path, details: dict, out_path, commit: str = "") -> LandmarkModel:
-    "Write a released landmark model: the `.keras` without optimizer state, its `.json` and its model card (`.md`)."
-    model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
-    if getattr(model, "optimizer", None) is not None:                 # a released file carries no optimizer state
+def _inference_copy(path):
+    "A saved predictor without optimizer state (what a released file carries)."
+    model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    if getattr(model, "optimizer", None) is not None:
         clone = keras.models.clone_model(model); clone.set_weights(model.get_weights()); model = clone
-    bundle = LandmarkModel(model, landmark_meta(details, model, commit))
-    out_path = Path(out_path)
+    return model
+
+def landmark_bundle(model_path, details: dict, commit: str = "", refine_path=None) -> LandmarkModel:
+    """The usable model of a `run_cvs` run: its chosen predictor at `model_path` with `landmark_meta`, and the second
+    look at `refine_path` (with its decoder, input size and crop margin) when the run kept it."""
+    model, refine = _inference_copy(model_path), None
+    if refine_path:
+        second, r = _inference_copy(refine_path), details["models"]["refine"]
+        refine = (second, dict(input_size=int(second.inputs[0].shape[1]), decoder=r["decoder"], margin=details["config"]["refine_margin"],
+                               input="the film cropped by boneage.cvs.crop_roi to boneage.cvs.roi_box(the first look's points, margin)",
+                               best_epoch=r["best_epoch"], params=r["params"]))
+    return LandmarkModel(model, landmark_meta(details, model, commit), refine)
+
+def release_landmark_model(model_path, details: dict, out_path, commit: str = "") -> LandmarkModel:
+    """Write a released landmark model: the `.keras` without optimizer state, its `.json` and its model card (`.md`);
+    with the second look (`refine.keras` beside `model_path`) when the run kept it, since its test numbers are the two looks'."""
+    refine = Path(model_path).parent / "refine.keras" if details.get("refined") else None
+    if refine and not refine.is_file(): raise BoneageError(f"{refine}: the run kept a second look, and its file is missing")
+    bundle, out_path = landmark_bundle(model_path, details, commit, refine), Path(out_path)
     bundle.save(out_path)
     out_path.with_suffix(".md").write_text(cvs_model_card(details, bundle.meta))
     return bundle
@@ -831,7 +891,10 @@ def cvs_model_card(details: dict, meta: dict | None = None) -> str:
             "(OpenCV INTER_AREA), centred and zero-padded, never stretched; pixels divided by 255 (`boneage.cvs.letterbox`).",
             f"- Output: one heatmap per landmark at stride {stride}, decoded by the {fit['decoder']} fit around each peak (the decoder "
             "with the lower validation MRE) and mapped back to the film's pixels (`boneage.cvs.from_letterbox`); millimetres when the pixel "
-            "spacing is known (DICOM PixelSpacing, or given).", ""]
+            "spacing is known (DICOM PixelSpacing, or given).",
+            *([f"- Second look: a crop around those points (`boneage.cvs.roi_box`, margin {c['refine_margin']:g}) resized to "
+               f"{c['refine_size']} px, where a second U-Net places them again (kept because its validation MRE was lower)."]
+              if details.get("refined") else []), ""]
     aug = (f"rotation ±{c['rotation_deg']:g}°, zoom ±{c['zoom']:g}, shift ±{c['translate']:g}, brightness ±{c['brightness']:g}, "
            f"contrast ±{c['contrast']:g}, gamma ±{c['gamma']:g}, geometry applied to film and points together") if c["augment"] else "none"
     train = ["## Training",
@@ -861,7 +924,7 @@ def cvs_model_card(details: dict, meta: dict | None = None) -> str:
                 if m["mre_mm"] > 3 * v["mre_mm"]],
               "- Millimetres are only as good as the spacing: with no DICOM PixelSpacing and no `--spacing`, only pixels are given.",
               "- Cephalometric landmarks only: this model gives no cervical vertebral maturation stage." if isbi else
-              "- Stage from the landmarks by Baccetti's rules with thresholds fitted on the phantom's train split.", ""]
+              "- Stage from the landmarks by Baccetti's rules with thresholds fitted on the validation films' predicted points.", ""]
     title = ("ISBI 2015 cephalometric landmarks" if isbi else "cervical vertebral landmarks and stage")
     return "\n".join([f"# Model card: boneage {title} ({details['chosen']})", "", *data, *prep, *train, "",
                       *_card_landmark_metrics(details), *limits])

@@ -20,9 +20,9 @@ from .phantom import RenderConfig, write_phantom
 
 # %% auto #0
 __all__ = ['ID_COLUMNS', 'AGE_COLUMNS', 'MALE_COLUMNS', 'SEX_COLUMNS', 'MAX_AGE_MONTHS', 'MAX_LABELS_BYTES', 'YEARS_BELOW',
-           'YEARS_MIN_ROWS', 'OTHER_IMAGE_SUFFIXES', 'MANIFEST_COLUMNS', 'printable', 'read_labels', 'Validation',
-           'dataset_layout', 'validate_dataset', 'make_bad_dataset', 'assign_splits', 'build_manifest',
-           'dataset_summary', 'distribution_figure', 'DataConfig', 'run_data']
+           'YEARS_MIN_ROWS', 'OTHER_IMAGE_SUFFIXES', 'MANIFEST_COLUMNS', 'LOWRES_SIDE', 'printable', 'read_labels',
+           'Validation', 'dataset_layout', 'validate_dataset', 'make_bad_dataset', 'assign_splits', 'build_manifest',
+           'dataset_summary', 'distribution_figure', 'squash_like_lowres', 'grey_histograms', 'DataConfig', 'run_data']
 
 # %% ../nbs/03_data.ipynb #5f88d082
 def _norm(c) -> str: return " ".join(str(c).strip().lower().replace("_", " ").split())
@@ -419,6 +419,20 @@ def distribution_figure(m: pd.DataFrame, path) -> Path:
     axes[0].legend(); axes[0].set_ylabel("images")
     fig.tight_layout()
     return save_figure(fig, path, vector=True)
+
+# %% ../nbs/03_data.ipynb #076768b8
+LOWRES_SIDE = 100
+
+def squash_like_lowres(film, side: int = LOWRES_SIDE) -> np.ndarray:
+    "An 8-bit film as rsna-lowres stores it: squashed to `side` x `side` (aspect ratio lost) by nearest neighbour."
+    import cv2
+    out = cv2.resize(np.asarray(film), (side, side), interpolation=cv2.INTER_NEAREST)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+def grey_histograms(films, bins: int = 16) -> np.ndarray:
+    "The `bins`-bin grey-level histogram of each 8-bit film of `films` (n, H, W), as fractions of its pixels: (n, bins)."
+    films = np.asarray(films)
+    return np.stack([np.histogram(f, bins, (0, 256))[0] for f in films]) / films[0].size
 
 # %% ../nbs/03_data.ipynb #3e3e3c2d
 @dataclass

@@ -164,12 +164,15 @@ def tube(p0, p1, w0, wm, w1, cap0=0.25, cap1=0.25, n=9):
     capd = p1 + np.outer(np.sin(a) * cap1 * w[-1] * 2, u) + np.outer(np.cos(a) * w[-1], v)
     capp = p0 - np.outer(np.sin(a) * cap0 * w[0] * 2, u) - np.outer(np.cos(a) * w[0], v)
     return np.vstack([right, capd, left[::-1], capp])
+def _rotation(deg) -> np.ndarray:
+    "The 2 x 2 matrix that turns points by `deg` degrees (as row vectors: `points @ R.T`)."
+    t = math.radians(deg)
+    return np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
+
 def ellipse(c, w, h, angle_deg, n=20):
     t = np.linspace(0, 2 * math.pi, n, endpoint=False)
     pts = np.stack([w / 2 * np.cos(t), h / 2 * np.sin(t)], 1)
-    a = math.radians(angle_deg)
-    R = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
-    return pts @ R.T + np.asarray(c, float)
+    return pts @ _rotation(angle_deg).T + np.asarray(c, float)
 @dataclass
 class Part:
     "One drawable piece of the hand in millimetres: a polygon and its density (cm of cortical bone)."
@@ -340,8 +343,7 @@ def hand_parts(subject, state, rng):
                                wrist_deg=wrist)
 def _bend_wrist(parts, tissue, deg):
     "Turn the hand (all but the forearm's bones and soft tissue) by `deg` about the radiocarpal joint (in place)."
-    t = math.radians(deg)
-    R = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
+    R = _rotation(deg)
     for part in parts:
         if not part.name.startswith(('radius', 'ulna')): part.poly = part.poly @ R.T
     tissue[1:] = [poly @ R.T for poly in tissue[1:]]
@@ -402,9 +404,7 @@ def _film_geometry(hand_len, rng, cfg):
     theta = float(np.clip(rng.normal(POSE['rotation_mean'], POSE['rotation_sd']), -cfg.rotation_deg, cfg.rotation_deg))
     centre_mm = np.array([0.0, 0.0])                     # the radiocarpal joint...
     centre_px = np.array([W * rng.uniform(*POSE['centre_x']), H * wrist])
-    t = math.radians(theta)
-    R = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
-    return _Film(H, W, fov, s, theta, centre_mm, centre_px, R)
+    return _Film(H, W, fov, s, theta, centre_mm, centre_px, _rotation(theta))
 def _project(parts, tissue, film):
     """Bone thickness (cm), bone mask, hand silhouette (0/1, holding the bone) and forearm silhouette of the hand
     projected on `film`."""
@@ -493,7 +493,10 @@ def _develop(D, rng):
     gamma = rng.uniform(*POSE['gamma'])
     v = np.clip((D - lo) / (hi - lo), 0, 1) ** gamma
     washed_out = rng.random() < 0.08     # scanned films with a grey background and little contrast
-    bg, white = (rng.uniform(40, 110), rng.uniform(200, 245)) if washed_out else (rng.uniform(0, 14), rng.uniform(215, 255) if rng.random() < 0.85 else rng.uniform(50, 140))
+    if washed_out: bg, white = rng.uniform(40, 110), rng.uniform(200, 245)
+    else:
+        bg = rng.uniform(0, 14)
+        white = rng.uniform(215, 255) if rng.random() < 0.85 else rng.uniform(50, 140)    # 15 %: a dim film, never white
     img = bg + (white - bg) * v
     return img, dict(window_lo=round(lo, 3), window_hi=round(hi, 3), gamma=round(gamma, 3), background=round(bg, 1))
 
@@ -508,11 +511,10 @@ def _collimation_field(hand, rng):
     if len(xs):
         x0, x1 = min(x0, xs.min() - 3), max(x1, xs.max() + 3)
         y0 = min(y0, ys.min() - 3)
-    ca = math.radians(rng.uniform(-4, 4))
+    tilt = rng.uniform(-4, 4)
     c = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
     rect = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]) - c
-    Rc = np.array([[math.cos(ca), -math.sin(ca)], [math.sin(ca), math.cos(ca)]])
-    rect = rect @ Rc.T + c
+    rect = rect @ _rotation(tilt).T + c
     field_ = np.zeros((H, W), np.uint8)
     cv2.fillPoly(field_, [np.round(rect).astype(np.int32)], 1)
     return field_

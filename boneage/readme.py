@@ -280,7 +280,15 @@ def _second_look(d: dict) -> str:
     val = lambda m: m["val_mre_mm"][m["decoder"]]
     return (f" Second look: a U-Net ({r['params']:,} parameters) on {d['config']['refine_size']} px crops around those points, "
             f"best epoch {r['best_epoch']}, {_ended(r, d['config'])}; {r['train_minutes']:.1f} min; validation MRE {val(r):.2f} mm "
-            f"against {val(f):.2f} mm for the first look, so the test points are {'the second' if d.get('refined') else 'the first'} look's.")
+            f"against {val(f):.2f} mm for the first look, so the test points are {'the second' if d.get('refined') else 'the first'} look's."
+            + _crossfit(d))
+
+def _crossfit(d: dict) -> str:
+    "The validation films' own stage accuracy for each look (thresholds fitted on one half, scored on the other), when recorded."
+    cf = d.get("stage", {}).get("validation_crossfit")
+    if not cf: return ""
+    return (" Stage accuracy on the validation films, thresholds fitted on one half of them and scored on the other (both ways): "
+            + ", ".join(f"{'second look' if m == 'refine' else m} {v:.1f} %" for m, v in cf.items()) + ".")
 
 def cvs_table(d: dict) -> str:
     "Markdown table of the cvs stage (or a documented run): landmark errors per test split, and the stage when there is one."
@@ -322,6 +330,7 @@ RENDERERS = {   # README block: (the JSON it is rendered from, renderer)
     "segment_seeds": ("metrics/segment_seeds.json", segment_table),
     "kmeans_ablation": ("benchmarks/kmeans_ablation.json", kmeans_ablation_table),
     "cvs": ("metrics/cvs_details.json", cvs_table),
+    "cvs_phantom128": ("metrics/cvs_phantom128.json", cvs_table),
     "cvs_phantom256": ("metrics/cvs_phantom256.json", cvs_table),
     "cvs_isbi": ("metrics/cvs_isbi.json", cvs_table),
     "regressors": ("metrics/regressors_details.json", regressors_table),

@@ -1,5 +1,6 @@
 "The cvs stage: landmark geometry, decoding and augmentation; the training loop's early stopping; run_cvs on a small phantom."
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -135,6 +136,7 @@ def test_cvs_chooses_on_validation_never_on_test(smoke, monkeypatch, tmp_path):
     monkeypatch.setattr(cvs, "_train_model", fake_train)
     monkeypatch.setattr(cvs, "predict_landmarks", fake_predict)
     monkeypatch.setattr(cvs, "_prepare_data", prepare)
+    monkeypatch.setattr(cvs, "landmark_bundle", lambda *a, **k: SimpleNamespace(save=lambda path: path))   # no networks to bundle
     c = cvs.CvsConfig(**{**SMOKE, "n_images": 40, "test_fraction": 0.25, "models": ["irv2", "heatmap_unet"], "size": 96, "refine": False})
     d = cvs.run_cvs(c, Paths(tmp_path), progress=False)
     assert d["chosen"] == "heatmap_unet"                                     # lower val error, higher test error
@@ -194,3 +196,67 @@ def test_second_look_crops_validation_and_test_films_around_the_first_looks_poin
         assert np.allclose(data["transforms"][i], t)
     with pytest.raises(ValueError, match="test films"):
         cvs._prepare_crops(config, films, {"val": first["val"]})
+
+
+def test_the_stage_writes_its_run_as_one_model_that_boneage_cvs_uses(smoke, tmp_path, capsys):
+    "models/cvs/cvs.keras: both looks chained as the stage scored them (test MRE and stages), and `boneage cvs` gives the stage."
+    import cv2
+    from boneage import cervical
+    from boneage.cli import main
+    from boneage.cvs import LandmarkModel, load_films
+    paths, config, d = smoke
+    bundle = LandmarkModel.load(paths.models("cvs") / "cvs.keras")
+    assert bundle.cervical and (bundle.refine is not None) == d["refined"] 
+    assert bundle.meta["stage_thresholds"] == pytest.approx(d["stage"]["thresholds"], abs=1e-4)   # as the details JSON rounds them
+    films = load_films(config)
+    te = np.flatnonzero(films["split"] == "test")
+    pts = np.stack([bundle.landmarks(films["images"][i]) for i in te])
+    err = np.hypot(*(pts - films["landmarks"][te]).transpose(2, 0, 1)) * films["mm_per_px"][te, None]
+    assert abs(err.mean() - d["test"]["test"]["mre_mm"]) < 1e-3
+    stages = cervical.stage_from_landmarks(pts, bundle.meta["stage_thresholds"])
+    assert (stages == np.array(d["stage"]["pred_stage"])).mean() >= 0.9          # float32 batch vs one film: a threshold tie may flip
+    cv2.imwrite(str(tmp_path / "film.png"), films["images"][te[0]])
+    assert main(["cvs", str(tmp_path / "film.png"), "--model", str(paths.models("cvs") / "cvs.keras"), "--json", "--quiet"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["stage"] == int(stages[0]) and len(rec["landmarks"]) == 19
+    assert np.allclose([[p["x_px"], p["y_px"]] for p in rec["landmarks"]], pts[0], atol=0.051)
+
+
+def test_fresh_phantom_benchmark_scores_the_stage_model_on_new_films(smoke, tmp_path):
+    "benchmarks/cvs_fresh_phantoms.py: new films (another seed, the stage's own refused), the model as `boneage cvs` runs it."
+    import importlib.util
+    from conftest import ROOT
+    spec = importlib.util.spec_from_file_location("cvs_fresh_phantoms", ROOT / "benchmarks" / "cvs_fresh_phantoms.py")
+    bench = importlib.util.module_from_spec(spec); spec.loader.exec_module(bench)
+    paths, config, d = smoke
+    bench.ROOT = paths.root
+    r = bench.fresh_test(paths.models("cvs") / "cvs.keras", 8, 7)
+    assert r["n"] == r["stage"]["n"] == 8 and r["second_look"] == d["refined"] and r["phantom_size"] == config.phantom_size
+    assert r["mre_mm_ci"][0] <= r["mre_mm"] <= r["mre_mm_ci"][1] and np.sum(r["stage"]["confusion"]) == 8
+    with pytest.raises(SystemExit, match="own seed"):
+        bench.fresh_test(paths.models("cvs") / "cvs.keras", 8, config.seed)
+
+
+def test_a_two_look_model_missing_its_second_look_fails_in_one_line_naming_it(tmp_path, capsys):
+    "A bundle whose second-look file is gone or mislabelled: a one-line error naming the file, usage exit 2, no traceback."
+    import cv2
+    from boneage.cervical import CVS_LANDMARKS
+    from boneage.cli import main
+    from boneage.core import BoneageError
+    from boneage.cvs import LandmarkModel, heatmap_unet, landmark_predictor
+    toy = landmark_predictor(heatmap_unet(32, 19, filters=4, depth=2, stride=2))
+    meta = dict(landmarks=list(CVS_LANDMARKS), decoder="softargmax", input_size=32)
+    LandmarkModel(toy, meta, refine=(toy, dict(decoder="softargmax", input_size=32, margin=0.2))).save(tmp_path / "two.keras")
+    assert LandmarkModel.load(tmp_path / "two.keras").refine is not None
+    LandmarkModel(toy, json.loads((tmp_path / "two.json").read_text())).save(tmp_path / "one.keras")   # a stale 'refine' is dropped
+    assert "refine" not in json.loads((tmp_path / "one.json").read_text())
+    (tmp_path / "two_refine.keras").unlink()
+    with pytest.raises(BoneageError, match="two_refine.keras: no such model file"):
+        LandmarkModel.load(tmp_path / "two.keras")
+    cv2.imwrite(str(tmp_path / "film.png"), np.full((40, 40), 100, np.uint8))
+    assert main(["cvs", str(tmp_path / "film.png"), "--model", str(tmp_path / "two.keras"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "two_refine.keras" in err[0] and "Traceback" not in err[0]
+    (tmp_path / "two.json").write_text(json.dumps({**meta, "refine": 3}))
+    with pytest.raises(BoneageError, match="'refine' must name"):
+        LandmarkModel.load(tmp_path / "two.keras")
