@@ -9,12 +9,12 @@ import json, math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from .augment import make_dataset
 from .cnn import predict_split, resized_cache
 from .core import BoneageError, Paths, import_keras, load_bundle, save_bundle, save_keras, seed_everything, write_json
+from .data import squash_like_lowres
 from .evaluate import age_metrics, evaluate
 from .gradcam import GradCam, gradcam_figure, write_overlay
 from .images import read_image, sniff_format
@@ -72,7 +72,7 @@ class BoneAgeModel:
     def model_input(self, film: np.ndarray) -> tuple[np.ndarray, object]:
         "A grey film in [0, 1] -> (the network's input image, the `Preprocessed` record), as in training."
         side = int(self.meta.get("film_side", 0))
-        if side: film = cv2.resize(np.asarray(film, np.float32), (side, side), interpolation=cv2.INTER_AREA)
+        if side: film = squash_like_lowres(np.clip(np.asarray(film, np.float64), 0, 1) * 255, side).astype(np.float32) / 255
         pre = preprocess(film, **self.meta["preprocess"])
         cache = PreprocessedImages(PreprocessedImages.encode(pre.image[None]))       # the cache's encoding and resize
         return resized_cache(cache, self.size)[0], pre

@@ -78,7 +78,8 @@ def test_predict_files_prepares_films_as_the_cache_and_reads_dicom_sex(stage_res
     film = read_image(files[0])[0]
     bundle.meta["film_side"] = 50
     x, _ = bundle.model_input(film)
-    squashed = preprocess(cv2.resize(film, (50, 50), interpolation=cv2.INTER_AREA), **bundle.meta["preprocess"]).image
+    lowres = cv2.resize(np.round(np.clip(film, 0, 1) * 255).astype(np.uint8), (50, 50), interpolation=cv2.INTER_NEAREST) / 255.0
+    squashed = preprocess(lowres.astype(np.float32), **bundle.meta["preprocess"]).image   # as rsna-lowres was made: nearest, 8 bits
     assert np.abs(x - cv2.resize(squashed, (bundle.size, bundle.size), interpolation=cv2.INTER_AREA)).max() < 2e-3
     bundle.meta["film_side"] = 0
     # a DICOM carries the sex; a PNG without --sex fails with a line saying so
