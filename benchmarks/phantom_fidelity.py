@@ -91,6 +91,12 @@ def two_sample_accuracy(phantom, real) -> dict:
     return {name: (float(s.mean()), float(s.std(ddof=1))) for name, s in scores.items()}
 
 
+def mean_thumbnail(films, side=4) -> list:
+    "The films' mean grey level in each cell of a `side` x `side` grid (rows top to bottom): where the brightness lies."
+    cells = np.stack([cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA) for f in films]).astype(float)
+    return np.round(cells.mean(0), 1).tolist()
+
+
 def two_sample_test(real_dir: Path, n: int, phantom_seed: int) -> dict:
     t = time.perf_counter()
     phantom, _ = phantom_films(n, phantom_seed)
@@ -107,6 +113,7 @@ def two_sample_test(real_dir: Path, n: int, phantom_seed: int) -> dict:
                                     real=np.round(grey_histograms(real, HIST_BINS).mean(0), 4).tolist()),
                 mean_grey=dict(phantom=round(float(phantom.mean()), 2), real=round(float(real.mean()), 2)),
                 sd_grey=dict(phantom=round(float(phantom.std()), 2), real=round(float(real.std()), 2)),
+                mean_thumbnail_4x4=dict(phantom=mean_thumbnail(phantom), real=mean_thumbnail(real)),
                 seconds=round(time.perf_counter() - t, 1))
 
 
@@ -122,6 +129,10 @@ def print_two_sample(r: dict):
     for name in ("phantom", "real"): print(f"{name:<10}" + "".join(f"{v:>6.3f}" for v in h[name]))
     print(f"mean grey: phantom {r['mean_grey']['phantom']}, real {r['mean_grey']['real']}; "
           f"sd: phantom {r['sd_grey']['phantom']}, real {r['sd_grey']['real']}")
+    if "mean_thumbnail_4x4" in r:
+        print("mean grey in a 4 x 4 grid (rows top to bottom), phantom | real:")
+        for p, q in zip(*r["mean_thumbnail_4x4"].values()):
+            print("  " + " ".join(f"{v:5.1f}" for v in p) + "  |  " + " ".join(f"{v:5.1f}" for v in q))
 
 
 # ---------------------------------------------------------------- part 2: sim-to-real

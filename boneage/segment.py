@@ -107,7 +107,7 @@ def segmentation_figure(images, columns: dict, path, title):
     return save_figure(fig, path, dpi=100)
 
 # %% ../nbs/09_segment.ipynb #9e7b65bf
-def _ddunet(c): return ddunet(c.size, growth=c.growth)
+def _ddunet(c): return ddunet(c.size, growth=c.growth, blocks=tuple(c.blocks), bottleneck=c.bottleneck)
 
 SEGMENT_MODELS = {   # key: (label, network builder, loss builder)
     "unet_bce": ("U-Net (project 1) + BCE", lambda c: unet_project1(c.size), lambda c: bce_loss),
@@ -137,6 +137,8 @@ class SegmentConfig:
     beta: float = 0.8                # bootstrap weight of the pseudo-label
     q: float = 0.7                   # GCE exponent
     growth: int = 12                 # DDU-Net growth rate
+    blocks: list[int] = field(default_factory=lambda: [3, 4, 5, 6])   # DDU-Net dense layers per encoder level
+    bottleneck: int = 8              # DDU-Net dense layers at the bottom
     val_fraction: float = 0.15       # of the training films, pseudo-masks for early stopping and the choice
     augment: bool = True             # train through the augment stage's augmenter
     recalibrate_bn: bool = True      # re-estimate BatchNorm statistics on the training films after training

@@ -43,7 +43,8 @@ def smoke_configs():
     from boneage.segment import SegmentConfig
     return dict(phantom=PhantomConfig(grid_size=128), data=DataConfig(n_images=48, size=160), preprocess=PreprocessConfig(size=64),
                 augment=AugmentConfig(), kmeans=KMeansConfig(),
-                segment=SegmentConfig(models=["unet_bce", "ddunet_dice_bootstrap"], seeds=2, size=32, n_train=30, epochs=2, min_epochs=0, batch_size=8),
+                segment=SegmentConfig(models=["unet_bce", "ddunet_dice_bootstrap"], seeds=2, size=32, n_train=30, epochs=2, min_epochs=0, batch_size=8,
+                                      blocks=[2, 2], bottleneck=2),
                 regressors=RegressorsConfig(folds=2, mlp_epochs=5, n_boot=100),
                 cnn=CnnConfig(archs=("tunable_cnn",), seeds=2, size=32, epochs=3, schedule_epochs=2, patience=1, min_epochs=0, batch_size=8, n_boot=100),
                 release=ReleaseConfig(alpha=0.5, min_band=3, gradcam_cases=2, n_boot=100),   # 50 %: finite on a few films

@@ -79,7 +79,7 @@ def test_importing_the_model_modules_prints_nothing():
 
 
 SMOKE_PARAMS = {"phantom": {"grid_size": 128}, "data": {"n_images": 40, "size": 128}, "preprocess": {"size": 64},
-                "segment": {"models": ["ddunet_bce"], "size": 32, "n_train": 20, "epochs": 1, "min_epochs": 0},
+                "segment": {"models": ["ddunet_bce"], "size": 32, "n_train": 20, "epochs": 1, "min_epochs": 0, "blocks": [2, 2], "bottleneck": 2},
                 "regressors": {"folds": 2, "mlp_epochs": 5, "n_boot": 50},
                 "cnn": {"seeds": 1, "size": 32, "epochs": 2, "schedule_epochs": 1, "min_epochs": 0, "patience": 1, "n_boot": 50,
                         "sex_ablation": False},
