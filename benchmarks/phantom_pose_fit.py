@@ -9,12 +9,14 @@ films (not the 1,000 that benchmarks/phantom_fidelity.py tests against), in two 
   had before they were entries: make a classifier's job hard. The critic is a standardised logistic regression on
   the films' 16-px thumbnails and 16-bin histogram (C = 0.1); the objective is its 5-fold cross-validated log-loss,
   phantom against real, with 400 phantoms (seed 7, 256 px) per evaluation, and the search maximises it.
-Prints each accepted step and writes its round into benchmarks/phantom_pose_fit.json (the other round's record is
-kept). POSE holds the moments round's values (rounded), because the critic's did not lower the fidelity
-benchmark's accuracy (the JSON: `critic.adopted`), and the entries of the JSON's `set_by_hand`, each with its reason.
-A hand edit is judged on the same fitting films, never on the benchmark's: `--check finger_width=1.1` prints the
-benchmark's logistic classifier's balanced accuracy (600 phantoms against the 1,500 films) with POSE as it is and
-with that change.
+Prints each accepted step and writes its round into benchmarks/phantom_pose_fit.json (the rest of the JSON is
+kept). POSE holds the round the JSON names in `adopted` (rounded; the moments round: the critic's barely moved the
+benchmark's classifier, `adopted_why`) and the entries of `set_by_hand`, each with its reason.
+A hand edit is judged on the same fitting films, never on the benchmark's: `--check finger_width=1.1 --record NAME`
+prints (and keeps in the JSON's `checks`) the benchmark's logistic classifier's balanced accuracy, 600 phantoms
+against the 1,500 films, and the mean 4 x 4 grid of each, with POSE as it is and with that change.
+The phantoms are seed 7, the benchmark's too (the benchmark renders them at 512 px): the two share subjects, never
+real films.
 Run: python benchmarks/phantom_pose_fit.py --objective critic   (about 30 minutes on one core; moments: 10)
 """
 import os
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 import boneage.phantom as ph
+import phantom_fidelity as fidelity     # the benchmark's features, classifier and mean grid (this folder)
 from boneage.core import shared_data_dir
 from boneage.data import grey_histograms, squash_like_lowres
 from sklearn.linear_model import LogisticRegression
@@ -80,8 +83,9 @@ def critic_features(films) -> np.ndarray:
     return np.hstack([small / 255.0, grey_histograms(films)])
 
 
-def critic_loss(real_features, n=400) -> float:
-    "Minus the critic's cross-validated log-loss, phantom against real (lower = harder to tell apart)."
+def minus_critic_log_loss(real_features, n=400) -> float:
+    """Minus the critic's cross-validated log-loss, phantom against real (lower = harder to tell apart). Not capped:
+    a critic confidently wrong also scores high; a rerun should cap it at the class prior's log-loss."""
     X = np.vstack([critic_features(phantoms(n)), real_features])
     y = np.r_[np.zeros(n), np.ones(len(real_features))]
     critic = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
@@ -89,24 +93,29 @@ def critic_loss(real_features, n=400) -> float:
     return -float(log_loss(y, p[:, 1]))
 
 
-def logistic_accuracy(real_films, n=600) -> float:
-    """Balanced 5-fold accuracy of the fidelity benchmark's classifier (standardised logistic regression on the
-    32-px film and its histogram) telling `n` phantoms of the current POSE from `real_films`: the `--check` view."""
-    feats = lambda films: np.hstack([np.stack([cv2.resize(f, (32, 32), interpolation=cv2.INTER_AREA) for f in films])
-                                     .reshape(len(films), -1) / 255.0, grey_histograms(films)])
-    X = np.vstack([feats(phantoms(n)), feats(real_films)])
-    y = np.r_[np.zeros(n), np.ones(len(real_films))]
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
-    return float(cross_val_score(clf, X, y, cv=StratifiedKFold(5, shuffle=True, random_state=42), scoring="balanced_accuracy").mean())
+def logistic_accuracy(phantom_films, real_films) -> float:
+    """Balanced 5-fold accuracy of the fidelity benchmark's logistic classifier, on its features, telling
+    `phantom_films` from `real_films`: the `--check` view."""
+    X = np.vstack([fidelity.features(phantom_films), fidelity.features(real_films)])
+    y = np.r_[np.zeros(len(phantom_films)), np.ones(len(real_films))]
+    cv = StratifiedKFold(5, shuffle=True, random_state=42)
+    return float(cross_val_score(fidelity.classifiers()["logistic"], X, y, cv=cv, scoring="balanced_accuracy").mean())
 
 
-def check(real_films, changes: dict) -> dict:
-    "The `--check` accuracy with POSE as it is and with `changes` (a hand edit is judged on the fitting films only)."
-    before = logistic_accuracy(real_films)
+def check(real_films, changes: dict, n=600) -> dict:
+    """The `--check` view (accuracy and mean 4 x 4 grid of the phantoms) with POSE as it is and with `changes`, and
+    the fitting films' grid: a hand edit is judged on the fitting films only."""
+    unknown = set(changes) - set(ph.POSE)
+    if unknown: raise SystemExit(f"--check: {', '.join(sorted(unknown))} not in POSE")
+    def view():
+        films = phantoms(n)
+        return dict(balanced_accuracy=round(logistic_accuracy(films, real_films), 4), grid=fidelity.mean_thumbnail(films))
+    before = view()
     old = dict(ph.POSE); ph.POSE.update(changes)
-    try: after = logistic_accuracy(real_films)
+    try: after = view()
     finally: ph.POSE.clear(); ph.POSE.update(old)
-    return dict(changes=changes, balanced_accuracy_before=round(before, 4), balanced_accuracy_after=round(after, 4))
+    return dict(changes=changes, before=before, after=after, real_grid=fidelity.mean_thumbnail(real_films),
+                phantoms=n, real_films=len(real_films))
 
 
 def candidates(key, value, step):
@@ -152,25 +161,31 @@ def round_pose(pose: dict, decimals=3) -> dict:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--objective", choices=("moments", "critic"), default="critic")
+    ap.add_argument("--objective", choices=("moments", "critic"), help="the round to run (rewrites its record)")
     ap.add_argument("--check", nargs="+", metavar="KEY=VALUE", help="no search: the classifier's accuracy on the fitting "
                     "films with POSE as it is and with these entries changed (a JSON value each)")
+    ap.add_argument("--record", metavar="NAME", help="with --check: keep its result in the JSON's `checks` under NAME")
     ap.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".json"))
     args = ap.parse_args()
     shared = shared_data_dir(Path(__file__).parent)
     if shared is None: raise SystemExit("benchmarks/phantom_pose_fit.py: ../shared/data is not on this machine")
+    if not (args.objective or args.check): ap.error("give --objective (a search round) or --check")
     cv2.setNumThreads(1)
     real = fit_films(shared / "rsna-lowres")
+    record = json.loads(args.out.read_text()) if args.out.exists() else {}
     if args.check:
         changes = {k: (lambda v: tuple(v) if isinstance(v, list) else v)(json.loads(v)) for k, v in (c.split("=", 1) for c in args.check)}
-        print(json.dumps(check(real, changes)))
+        result = check(real, changes)
+        print(json.dumps(result))
+        if args.record:
+            record.setdefault("checks", {})[args.record] = result
+            args.out.write_text(json.dumps(record, indent=1) + "\n")
         return
-    record = json.loads(args.out.read_text()) if args.out.exists() else {}
     if args.objective == "moments":
         start, n, objective = {**START, **ADDED_SINCE_MOMENTS}, 300, (lambda m=moments(real): distance(m))
     else:
         start, n = {**round_pose(record["moments"]["fitted"]), **ADDED_SINCE_MOMENTS}, 400
-        objective = (lambda f=critic_features(real): critic_loss(f))
+        objective = (lambda f=critic_features(real): minus_critic_log_loss(f))
     start = {k: tuple(v) if isinstance(v, list) else v for k, v in start.items()}
     fitted, steps = search(start, objective, STEPS[args.objective], list(START) if args.objective == "moments" else None)
     if args.objective == "moments": fitted = {k: fitted[k] for k in START}

@@ -54,27 +54,28 @@ def test_films_are_squashed_by_nearest_neighbour_as_rsna_lowres_was(fidelity):
     assert out.shape == (100, 100) and set(np.unique(out)) == {0, 255}
 
 
-def test_pose_is_what_the_committed_fit_found():
-    "boneage.phantom.POSE is the adopted round of benchmarks/phantom_pose_fit.json rounded to 3 decimals (no hand edits since)."
-    from boneage.phantom import POSE
-    record = json.loads((ROOT / "benchmarks" / "phantom_pose_fit.json").read_text())
-    fitted = record["critic"]["fitted"] if record["critic"]["adopted"] else record["moments"]["fitted"]
-    fitted = {**fitted, **({} if record["critic"]["adopted"] else {k: record["critic"]["start"][k] for k in ("breadth", "photons")})}
-    fitted.update({k: v["value"] for k, v in record.get("set_by_hand", {}).items()})    # each with its reason
-    assert list(fitted) == list(POSE)
-    for key, value in fitted.items():
-        np.testing.assert_allclose(np.round(value, 3), POSE[key], atol=1e-9, err_msg=key)
-
-
 @pytest.fixture(scope="module")
 def pose_fit():
     "benchmarks/phantom_pose_fit.py as a module (it pins BLAS threads to one on import: undone after)."
-    env = dict(os.environ)
+    env, path = dict(os.environ), list(sys.path)
+    sys.path.insert(0, str(ROOT / "benchmarks"))       # it imports the fidelity benchmark beside it
     spec = importlib.util.spec_from_file_location("phantom_pose_fit", ROOT / "benchmarks" / "phantom_pose_fit.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     yield module
     os.environ.clear(); os.environ.update(env)
+    sys.path[:] = path
+
+
+def test_pose_is_what_the_committed_fit_found(pose_fit):
+    "boneage.phantom.POSE is the adopted round of benchmarks/phantom_pose_fit.json rounded to 3 decimals, plus its hand edits."
+    from boneage.phantom import POSE
+    record = json.loads((ROOT / "benchmarks" / "phantom_pose_fit.json").read_text())
+    fitted = {**record[record["adopted"]]["fitted"], **(pose_fit.ADDED_SINCE_MOMENTS if record["adopted"] == "moments" else {})}
+    fitted.update({k: v["value"] for k, v in record.get("set_by_hand", {}).items()})    # each with its reason
+    assert list(fitted) == list(POSE)
+    for key, value in fitted.items():
+        np.testing.assert_allclose(np.round(value, 3), POSE[key], atol=1e-9, err_msg=key)
 
 
 def test_the_critic_round_starts_where_the_moments_round_ended(pose_fit):
@@ -89,11 +90,11 @@ def test_critic_loss_is_low_for_films_it_tells_apart_and_near_chance_for_the_sam
     rng = np.random.default_rng(0)
     real = (rng.random((300, 100, 100)) * 120).astype(np.uint8)
     monkeypatch.setattr(pose_fit, "phantoms", lambda n: (rng.random((n, 100, 100)) * 120).astype(np.uint8))
-    same = pose_fit.critic_loss(pose_fit.critic_features(real), n=100)
+    same = pose_fit.minus_critic_log_loss(pose_fit.critic_features(real), n=100)
     monkeypatch.setattr(pose_fit, "phantoms", lambda n: (rng.random((n, 100, 100)) * 120 + 100).astype(np.uint8))
-    apart = pose_fit.critic_loss(pose_fit.critic_features(real), n=100)
+    apart = pose_fit.minus_critic_log_loss(pose_fit.critic_features(real), n=100)
     chance = -(0.25 * np.log(4) + 0.75 * np.log(4 / 3))          # log-loss of predicting the 1:3 prior
-    assert apart > -0.05                                           # near 0: told apart
+    assert apart > -0.05 and apart > same                          # near 0: told apart
     assert same < chance + 0.05                                    # at least chance's log-loss: not told apart
 
 
@@ -121,7 +122,19 @@ def test_baseline_runs_the_same_test_on_an_earlier_commits_phantom(fidelity, sha
 def test_check_judges_a_hand_edit_and_leaves_pose_as_it_was(pose_fit, monkeypatch):
     import boneage.phantom as ph
     before = dict(ph.POSE)
-    monkeypatch.setattr(pose_fit, "logistic_accuracy", lambda real_films: ph.POSE["finger_width"] / 10)
-    out = pose_fit.check(None, {"finger_width": 0.5})
-    assert out["balanced_accuracy_before"] == round(before["finger_width"] / 10, 4) and out["balanced_accuracy_after"] == 0.05
+    monkeypatch.setattr(pose_fit, "phantoms", lambda n: np.full((n, 100, 100), int(ph.POSE["finger_width"] * 100), np.uint8))
+    monkeypatch.setattr(pose_fit, "logistic_accuracy", lambda films, real: films.mean() / 1000)
+    out = pose_fit.check(np.zeros((4, 100, 100), np.uint8), {"finger_width": 0.5}, n=3)
+    assert out["before"]["balanced_accuracy"] == round(int(before["finger_width"] * 100) / 1000, 4)
+    assert out["after"]["balanced_accuracy"] == 0.05 and out["after"]["grid"] == [[50.0] * 4] * 4
+    assert out["real_grid"] == [[0.0] * 4] * 4
     assert ph.POSE == before
+    with pytest.raises(SystemExit, match="finger_widht"):
+        pose_fit.check(None, {"finger_widht": 0.5})
+
+
+def test_mean_thumbnail_puts_the_brightness_where_it_lies(fidelity):
+    films = np.zeros((3, 100, 100), np.uint8)
+    films[:, 50:75, 25:50] = 200                       # third row, second column of the 4 x 4 grid
+    grid = np.array(fidelity.mean_thumbnail(films))
+    assert grid.shape == (4, 4) and grid[2, 1] == 200 and grid.sum() == 200
