@@ -94,7 +94,8 @@ class KerasMLPRegressor(BaseEstimator, RegressorMixin):
 
     def fit(self, X, y):
         X = np.asarray(X, np.float32)
-        self.mu_, self.sd_ = X.mean(0), X.std(0) + 1e-6
+        sd = X.std(0)
+        self.mu_, self.sd_ = X.mean(0), np.where(sd < 1e-6, 1.0, sd)   # a feature constant in training is only centred
         self.y_mu_, self.y_sd_ = float(np.mean(y)), float(np.std(y) + 1e-6)
         self.model_ = self._build(X.shape[1])
         self.model_.fit((X - self.mu_) / self.sd_, (np.asarray(y, np.float32) - self.y_mu_) / self.y_sd_ * 50,
