@@ -69,9 +69,9 @@ def real_films(real_dir: Path, ids) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- part 1: two-sample test
-def features(films) -> np.ndarray:
-    "The film at 32 x 32 (INTER_AREA, / 255, flattened) and its 16-bin histogram."
-    small = np.stack([cv2.resize(f, (32, 32), interpolation=cv2.INTER_AREA) for f in films]).reshape(len(films), -1)
+def features(films, side=32) -> np.ndarray:
+    "The film at `side` x `side` (INTER_AREA, / 255, flattened) and its 16-bin histogram."
+    small = np.stack([cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA) for f in films]).reshape(len(films), -1)
     return np.hstack([small / 255.0, grey_histograms(films, HIST_BINS)])
 
 

@@ -7,12 +7,17 @@ import pytest
 from conftest import ROOT
 
 
-@pytest.fixture(scope="module")
-def fidelity():
-    spec = importlib.util.spec_from_file_location("phantom_fidelity", ROOT / "benchmarks" / "phantom_fidelity.py")
+def load_benchmark(name):
+    "benchmarks/<name>.py as a module."
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def fidelity():
+    return load_benchmark("phantom_fidelity")
 
 
 def test_phantom_films_are_squashed_like_rsna_lowres_and_featurised(fidelity):
@@ -59,10 +64,7 @@ def pose_fit():
     "benchmarks/phantom_pose_fit.py as a module (it pins BLAS threads to one on import: undone after)."
     env, path = dict(os.environ), list(sys.path)
     sys.path.insert(0, str(ROOT / "benchmarks"))       # it imports the fidelity benchmark beside it
-    spec = importlib.util.spec_from_file_location("phantom_pose_fit", ROOT / "benchmarks" / "phantom_pose_fit.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module
+    yield load_benchmark("phantom_pose_fit")
     os.environ.clear(); os.environ.update(env)
     sys.path[:] = path
 
