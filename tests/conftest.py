@@ -97,3 +97,21 @@ def upstream(smoke_root):
             if not smoke_root.metrics(s).exists(): run_stage_function(s, smoke_root)
         return smoke_root
     return make
+
+
+def pytest_collection_modifyitems(config, items):
+    """With pytest-xdist (`-n`, `--dist loadgroup` in pyproject.toml), the tests that read the session's smoke pipeline
+    run in one worker, so it is built once; the team test's own `dvc repro` runs alone; a file with a module fixture
+    stays in one worker (built once too); the other tests spread out one by one."""
+    smoke = {"upstream", "stage_result", "smoke_root"}
+    for item in items:
+        if smoke & set(getattr(item, "fixturenames", ())): group = "smoke"
+        elif item.name.startswith("test_a_team_shares"): group = "team"
+        elif _uses_a_module_fixture(item): group = item.module.__name__
+        else: continue
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _uses_a_module_fixture(item) -> bool:
+    defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    return any(d and d[-1].scope == "module" for d in defs.values())
