@@ -32,7 +32,7 @@ POSE = dict(tip_row=(0.027, 0.167), wrist_row=(0.662, 0.862), rotation_mean=5.4,
             centre_x=(0.435, 0.565), spread=(1.3, 1.7), thumb=1.098, forearm_cm=1.3, soft_cm=(1.238, 1.638),
             mu_soft=(0.25, 0.37), mu_bone=(1.64, 2.04), window_hi=(1.774, 2.556), gamma=(0.379, 1.595),
             finger_width=0.8, palm_margin=5.5, wrist_sd=4.0, flexion_deg=30.0, trabecular=0.12, cortex_cm=0.06,
-            full_hand_mm=150.0, breadth=1.0, photons=(150.0, 3000.0))
+            full_hand_mm=150.0, breadth=1.0, photons=(150.0, 3000.0), forearm_breadth=1.0)
 
 # Suggested 50 % appearance ages (years) F / M, ANATOMY.md section 1 (derived column), plus adult
 # size (w, h) in mm, position (x radial +, y distal +) in mm of an adult female hand, angle in degrees.
@@ -310,6 +310,7 @@ def _soft_tissue(tips, heads, bases, sL, sW, sX, spread):
     "Soft-tissue outlines (mm) around the bones: the forearm, the palm with the thenar eminence, and the five fingers."
     st = POSE['palm_margin'] * sW + 1.0
     fw = np.array([(-25.0 * sX - st, 4 * sL), (23.0 * sX + st, 4 * sL), (30.0 * sX + st, -400.0), (-33.0 * sX - st, -400.0)])
+    fw[:, 0] *= POSE['forearm_breadth']
     tissue = [fw]
     palm = [np.array([-25.0 * sX - st, 0]), np.array([23.0 * sX + st, 0])]
     for r in (1, 2, 3, 4, 5):

@@ -73,7 +73,8 @@ def test_pose_is_what_the_committed_fit_found(pose_fit):
     "boneage.phantom.POSE is the adopted round of benchmarks/phantom_pose_fit.json rounded to 3 decimals, plus its hand edits."
     from boneage.phantom import POSE
     record = json.loads((ROOT / "benchmarks" / "phantom_pose_fit.json").read_text())
-    fitted = {**record[record["adopted"]]["fitted"], **(pose_fit.ADDED_SINCE_MOMENTS if record["adopted"] == "moments" else {})}
+    added = {**pose_fit.ADDED_SINCE_MOMENTS, **pose_fit.ADDED_FOR_WHITENED} if record["adopted"] == "moments" else {}
+    fitted = {**record[record["adopted"]]["fitted"], **added}
     fitted.update({k: v["value"] for k, v in record.get("set_by_hand", {}).items()})    # each with its reason
     assert list(fitted) == list(POSE)
     for key, value in fitted.items():
@@ -140,3 +141,42 @@ def test_mean_thumbnail_puts_the_brightness_where_it_lies(fidelity):
     films[:, 50:75, 25:50] = 200                       # third row, second column of the 4 x 4 grid
     grid = np.array(fidelity.mean_thumbnail(films))
     assert grid.shape == (4, 4) and grid[2, 1] == 200 and grid.sum() == 200
+
+
+def test_whitened_distance_is_zero_for_the_real_films_and_weighs_a_shift_by_the_real_films_spread(pose_fit, monkeypatch):
+    "The whitened round's objective: 0 when the phantoms are the real films; a shift where real films hardly vary costs far more."
+    rng = np.random.default_rng(0)
+    real = np.full((400, 100, 100), 60.0)
+    real[:, :50] += rng.normal(0, 40, (400, 1, 1))            # top half: its brightness varies a lot from film to film
+    real[:, 50:] += rng.normal(0, 2, (400, 1, 1))             # bottom half: hardly at all
+    real = np.clip(real, 0, 255).astype(np.uint8)
+    objective = pose_fit.whitened_distance(pose_fit.critic_features(real))
+    monkeypatch.setattr(pose_fit, "phantoms", lambda n: real)
+    assert objective() == pytest.approx(0.0, abs=1e-9)
+    shifted = {}
+    for half, rows in (("varied", slice(0, 50)), ("steady", slice(50, 100))):
+        films = real.astype(int); films[:, rows] += 8
+        monkeypatch.setattr(pose_fit, "phantoms", lambda n, f=np.clip(films, 0, 255).astype(np.uint8): f)
+        shifted[half] = objective()
+    assert shifted["steady"] > 10 * shifted["varied"] > 0
+
+
+def test_the_whitened_round_starts_from_pose_as_the_library_held_it(pose_fit):
+    "The adopted moments round rounded, the entries added since, the hand edits; it never moves a hand edit."
+    record = json.loads((ROOT / "benchmarks" / "phantom_pose_fit.json").read_text())
+    held = {**pose_fit.round_pose(record["moments"]["fitted"]), **pose_fit.ADDED_SINCE_MOMENTS,
+            **{k: v["value"] for k, v in record["set_by_hand"].items()}}
+    assert pose_fit.WHITENED_START == {k: tuple(v) if isinstance(v, list) else v for k, v in held.items()}
+    w = record["whitened"]
+    assert w["start"] == json.loads(json.dumps({**pose_fit.WHITENED_START, **pose_fit.ADDED_FOR_WHITENED}))
+    assert all(s["key"] not in record["set_by_hand"] for s in w["steps"])
+    assert w["steps"][-1]["objective"] < w["steps"][0]["objective"]
+
+
+def test_mean_matching_removes_a_difference_of_means(pose_fit):
+    "`--where`'s test: films apart by their mean are told apart, and fall to chance once the phantoms' mean is matched."
+    rng = np.random.default_rng(0)
+    real = rng.normal(0.0, 1.0, (200, 6))
+    offset = rng.normal(0.0, 1.0, (200, 6)) + [2.0, 0, 0, 0, 0, 0]
+    assert pose_fit._accuracy(offset, real) > 0.8
+    assert abs(pose_fit._accuracy(offset, real, mean_matched=True) - 0.5) < 0.1
