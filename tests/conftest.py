@@ -5,7 +5,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"   # no TensorFlow C++ log lines from the test processes (CI sets 2 for its own steps)
 
 
 @pytest.fixture(scope="session")
@@ -101,8 +101,9 @@ def upstream(smoke_root):
 
 def pytest_collection_modifyitems(config, items):
     """With pytest-xdist (`-n`, `--dist loadgroup` in pyproject.toml), the tests that read the session's smoke pipeline
-    run in one worker, so it is built once; the team test's own `dvc repro` runs alone; a file with a module fixture
-    stays in one worker (built once too); the other tests spread out one by one."""
+    run in one worker, so it is built once; the team test (its own `dvc repro`) is a group of its own, so the other
+    worker takes the rest beside it; a file with a module fixture stays in one worker (built once too); the other
+    tests spread out one by one."""
     smoke = {"upstream", "stage_result", "smoke_root"}
     for item in items:
         if smoke & set(getattr(item, "fixturenames", ())): group = "smoke"

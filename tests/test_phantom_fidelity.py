@@ -173,10 +173,14 @@ def test_the_whitened_round_starts_from_pose_as_the_library_held_it(pose_fit):
     assert w["steps"][-1]["objective"] < w["steps"][0]["objective"]
 
 
-def test_mean_matching_removes_a_difference_of_means(pose_fit):
-    "`--where`'s test: films apart by their mean are told apart, and fall to chance once the phantoms' mean is matched."
+def test_mean_matching_removes_a_difference_of_means_and_boosting_still_sees_one_of_spread(pose_fit):
+    "`--where`'s scores: films apart by their mean fall to chance once matched; films apart by their spread stay apart for boosting."
     rng = np.random.default_rng(0)
     real = rng.normal(0.0, 1.0, (200, 6))
     offset = rng.normal(0.0, 1.0, (200, 6)) + [2.0, 0, 0, 0, 0, 0]
-    assert pose_fit._accuracy(offset, real) > 0.8
-    assert abs(pose_fit._accuracy(offset, real, mean_matched=True) - 0.5) < 0.1
+    assert pose_fit._scores(offset, real)["balanced_accuracy"] > 0.8 and pose_fit._scores(offset, real)["auc"] > 0.9
+    matched = pose_fit._scores(offset, real, mean_matched=True)
+    assert abs(matched["balanced_accuracy"] - 0.5) < 0.1 and abs(matched["auc"] - 0.5) < 0.1
+    spread = rng.normal(0.0, 1.0, (200, 6)) * [4.0, 1, 1, 1, 1, 1]
+    assert pose_fit._scores(spread, real, "logistic", mean_matched=True)["auc"] < 0.65     # linear: blind to spread
+    assert pose_fit._scores(spread, real, "boosting", mean_matched=True)["auc"] > 0.75
