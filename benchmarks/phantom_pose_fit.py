@@ -41,7 +41,7 @@ from boneage.core import shared_data_dir
 from boneage.data import grey_histograms, squash_like_lowres
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, log_loss, roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -49,12 +49,6 @@ START = dict(tip_row=(0.04, 0.18), wrist_row=(0.58, 0.78), rotation_mean=3.0, ro
              spread=(1.3, 1.7), thumb=0.98, forearm_cm=1.3, soft_cm=(1.33, 1.73), mu_soft=(0.27, 0.39),
              mu_bone=(1.64, 2.04), window_hi=(1.58, 2.75), gamma=(0.56, 1.54), finger_width=1.1, palm_margin=5.5,
              wrist_sd=4.0, flexion_deg=30.0, trabecular=0.12, cortex_cm=0.06, full_hand_mm=150.0)
-# where the whitened round starts: POSE as the library held it before that round (moments round + finger_width by hand)
-WHITENED_START = dict(tip_row=(0.027, 0.167), wrist_row=(0.662, 0.862), rotation_mean=5.4, rotation_sd=5.0, centre_x=(0.435, 0.565),
-                      spread=(1.3, 1.7), thumb=1.098, forearm_cm=1.3, soft_cm=(1.238, 1.638), mu_soft=(0.25, 0.37),
-                      mu_bone=(1.64, 2.04), window_hi=(1.774, 2.556), gamma=(0.379, 1.595), finger_width=0.8, palm_margin=5.5,
-                      wrist_sd=4.0, flexion_deg=30.0, trabecular=0.12, cortex_cm=0.06, full_hand_mm=150.0, breadth=1.0,
-                      photons=(150.0, 3000.0))
 STEPS = dict(moments=(0.12, 0.06), critic=(0.12, 0.12, 0.06), whitened=(0.12, 0.12, 0.06))   # one pass over POSE per step
 # `breadth` and `photons` became entries after the moments round, at the values the renderer had fixed before: that
 # round renders with them and does not move them; the critic round starts from them and may
@@ -121,14 +115,12 @@ def whitened_distance(real_features, n=400):
 def logistic_accuracy(phantom_films, real_films) -> float:
     """Balanced 5-fold accuracy of the fidelity benchmark's logistic classifier, on its features, telling
     `phantom_films` from `real_films`: the `--check` view."""
-    X = np.vstack([fidelity.features(phantom_films), fidelity.features(real_films)])
-    y = np.r_[np.zeros(len(phantom_films)), np.ones(len(real_films))]
-    cv = StratifiedKFold(5, shuffle=True, random_state=42)
-    return float(cross_val_score(fidelity.classifiers()["logistic"], X, y, cv=cv, scoring="balanced_accuracy").mean())
+    return _scores(fidelity.features(phantom_films), fidelity.features(real_films))["balanced_accuracy"]
 
 
 def _thumbnails(films, side) -> np.ndarray:
-    return np.stack([cv2.resize(f, (side, side), interpolation=cv2.INTER_AREA) for f in films]).reshape(len(films), -1) / 255.0
+    "The benchmark's thumbnail features alone (its features less the histogram)."
+    return fidelity.features(films, side)[:, :side * side]
 
 
 def _scores(X_phantom, X_real, classifier="logistic", mean_matched=False) -> dict:
@@ -255,8 +247,9 @@ def main():
     elif args.objective == "critic":
         start, n = {**round_pose(record["moments"]["fitted"]), **ADDED_SINCE_MOMENTS}, 400
         objective = (lambda f=critic_features(real): minus_critic_log_loss(f))
-    else:
-        start, n = {**WHITENED_START, **ADDED_FOR_WHITENED}, 400
+    else:   # POSE as the library held it: the adopted moments round, the entries added since, the hand edits
+        start, n = {**round_pose(record["moments"]["fitted"]), **ADDED_SINCE_MOMENTS,
+                    **{k: v["value"] for k, v in record["set_by_hand"].items()}, **ADDED_FOR_WHITENED}, 400
         objective = whitened_distance(critic_features(real), n)
     start = {k: tuple(v) if isinstance(v, list) else v for k, v in start.items()}
     keys = list(START) if args.objective == "moments" else [k for k in start if k not in record.get("set_by_hand", {})]
