@@ -18,7 +18,11 @@ films (not the 1,000 that benchmarks/phantom_fidelity.py tests against), in two 
 Prints each accepted step and writes its round into benchmarks/phantom_pose_fit.json (the rest of the JSON is
 kept). POSE holds the round the JSON names in `adopted` (rounded; the moments round: the critic's barely moved the
 benchmark's classifier, `adopted_why`) and the entries of `set_by_hand`, each with its reason.
-`--where` says what the classifier tells the films apart by (the JSON's `where`).
+`--where` says what the classifier tells the films apart by (the JSON's `where`). `--markers` measures where the
+lead markers and burnt-in letters lie on the fitting films and on phantoms (the JSON's `markers`): POSE's marker_left
+and marker_low are the real films' shares, rounded. `--noise` measures the films' pixel noise (the JSON's `noise`):
+POSE's photons and detector_noise are set (by hand, in `noise.set`) so that the phantoms' noise is the real films'.
+Every round renders with these entries (`MEASURED`) and never moves them.
 A hand edit is judged on the same fitting films, never on the benchmark's: `--check finger_width=1.1 --record NAME`
 prints (and keeps in the JSON's `checks`) the benchmark's logistic classifier's balanced accuracy, 600 phantoms
 against the 1,500 films, and the mean 4 x 4 grid of each, with POSE as it is and with that change.
@@ -55,6 +59,15 @@ STEPS = dict(moments=(0.12, 0.06), critic=(0.12, 0.12, 0.06), whitened=(0.12, 0.
 ADDED_SINCE_MOMENTS = dict(breadth=1.0, photons=(150.0, 3000.0))
 # entries added for the whitened round, at values that leave the renders as they were
 ADDED_FOR_WHITENED = dict(forearm_breadth=1.0)
+# entries set from measurements of the fitting films, never searched: the markers' place (`--markers`; POSE holds
+# record["markers"]["real"] rounded) and the noise (`--noise`; POSE holds record["noise"]["set"])
+MEASURED = ("marker_left", "marker_low", "detector_noise", "photons")
+
+
+def measured(record) -> dict:
+    "POSE's measured entries as the JSON's `markers` and `noise` records have them."
+    out = {k: round(record["markers"]["real"][k.removeprefix("marker_")], 2) for k in ("marker_left", "marker_low")}
+    return {**out, **{k: tuple(v) for k, v in record["noise"]["set"].items()}}
 
 
 def fit_films(real_dir: Path, n=1500) -> np.ndarray:
@@ -156,6 +169,50 @@ def where_it_separates(real_films, n=600) -> dict:
     return dict(scores=out, thumbnail_8_sd=spread, phantoms=n, real_films=len(real_films))
 
 
+def side_blobs(film) -> np.ndarray:
+    """Centres (x, y: fractions of the film's width and height) of the small saturated blobs in a film's outer
+    thirds, where lead markers and burnt-in letters lie: 8-connected pieces at or above the film's 99.5th
+    percentile (and 200), of 4 to 120 px and at most 20 px across."""
+    level = max(200.0, float(np.percentile(film, 99.5)))
+    n, _, stats, centres = cv2.connectedComponentsWithStats((film >= level).astype(np.uint8), connectivity=8)
+    keep = [i for i in range(1, n) if 4 <= stats[i, cv2.CC_STAT_AREA] <= 120
+            and stats[i, cv2.CC_STAT_WIDTH] <= 20 and stats[i, cv2.CC_STAT_HEIGHT] <= 20]
+    xy = (centres[keep] / [film.shape[1], film.shape[0]]).reshape(-1, 2)
+    return xy[(xy[:, 0] < 0.3) | (xy[:, 0] > 0.7)]
+
+
+def marker_placement(films) -> dict:
+    """`--markers`: the share of films with blobs at their sides (`side_blobs`); of those, the share with most of
+    them on the left and the share with most in the lower part (below 0.45 of the height); and the 5th, 50th and
+    95th percentiles of the blobs' x on the left, and of their y in the lower and the upper part."""
+    blobs = [b for b in map(side_blobs, films) if len(b)]
+    if not blobs: return dict(films=len(films), with_blobs=0.0)
+    xy = np.concatenate(blobs)
+    q = lambda v: np.percentile(v, [5, 50, 95]).round(2).tolist() if len(v) else None
+    return dict(films=len(films), with_blobs=round(len(blobs) / len(films), 3),
+                left=round(float(np.mean([np.mean(b[:, 0] < 0.5) > 0.5 for b in blobs])), 3),
+                low=round(float(np.mean([np.mean(b[:, 1] > 0.45) > 0.5 for b in blobs])), 3),
+                x_left=q(xy[xy[:, 0] < 0.5, 0]), y_low=q(xy[xy[:, 1] > 0.45, 1]), y_high=q(xy[xy[:, 1] <= 0.45, 1]))
+
+
+def flat_noise(film) -> float:
+    """A film's pixel noise: the mean absolute difference from its 3 x 3 median over its flattest 40 % (the
+    gradient of the film smoothed by a 2-px Gaussian), 5 px from the edges, saturated and black pixels left out;
+    nan with under 50 such pixels."""
+    g = film.astype(np.float32)
+    residual = g - cv2.medianBlur(film, 3).astype(np.float32)
+    smooth = cv2.GaussianBlur(g, (0, 0), 2.0)
+    gradient = np.hypot(cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
+    keep = (gradient < np.percentile(gradient, 40)) & (g > 3) & (g < 252)
+    keep[:5] = keep[-5:] = keep[:, :5] = keep[:, -5:] = False
+    return float(np.abs(residual[keep]).mean()) if keep.sum() >= 50 else float("nan")
+
+
+def noise_levels(films) -> list:
+    "`--noise`: the 10th, 25th, 50th, 75th and 90th percentiles of `flat_noise` over `films` (grey levels)."
+    return np.nanpercentile([flat_noise(f) for f in films], [10, 25, 50, 75, 90]).round(2).tolist()
+
+
 def check(real_films, changes: dict, n=600) -> dict:
     """The `--check` view (accuracy and mean 4 x 4 grid of the phantoms) with POSE as it is and with `changes`, and
     the fitting films' grid: a hand edit is judged on the fitting films only."""
@@ -221,14 +278,30 @@ def main():
     ap.add_argument("--record", metavar="NAME", help="with --check: keep its result in the JSON's `checks` under NAME")
     ap.add_argument("--where", action="store_true", help="no search: what the classifier tells the films apart by "
                     "(kept in the JSON's `where`)")
+    ap.add_argument("--markers", action="store_true", help="no search: where markers and letters lie on the fitting "
+                    "films and on phantoms of POSE as it is (kept in the JSON's `markers`)")
+    ap.add_argument("--noise", action="store_true", help="no search: the pixel noise of the fitting films and of "
+                    "300 phantoms of POSE as it is, rendered at 512 px as the pipeline's (kept in the JSON's `noise`)")
     ap.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".json"))
     args = ap.parse_args()
     shared = shared_data_dir(Path(__file__).parent)
     if shared is None: raise SystemExit("benchmarks/phantom_pose_fit.py: ../shared/data is not on this machine")
-    if not (args.objective or args.check or args.where): ap.error("give --objective (a search round), --check or --where")
+    if not (args.objective or args.check or args.where or args.markers or args.noise):
+        ap.error("give --objective (a search round), --check, --where, --markers or --noise")
     cv2.setNumThreads(1)
     real = fit_films(shared / "rsna-lowres")
     record = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if args.markers:
+        record["markers"] = dict(real=marker_placement(real), phantom=marker_placement(phantoms(600)))
+        print(json.dumps(record["markers"]))
+        args.out.write_text(json.dumps(record, indent=1) + "\n")
+        return
+    if args.noise:
+        films = np.stack([squash_like_lowres(ph.make_phantom(7, i, ph.RenderConfig(size=512))[0]) for i in range(300)])
+        record.setdefault("noise", {}).update(real=noise_levels(real), phantom=noise_levels(films), percentiles=[10, 25, 50, 75, 90])
+        print(json.dumps(record["noise"]))
+        args.out.write_text(json.dumps(record, indent=1) + "\n")
+        return
     if args.where:
         record["where"] = where_it_separates(real)
         print(json.dumps(record["where"]))
@@ -243,16 +316,18 @@ def main():
             args.out.write_text(json.dumps(record, indent=1) + "\n")
         return
     if args.objective == "moments":
-        start, n, objective = {**START, **ADDED_SINCE_MOMENTS}, 300, (lambda m=moments(real): distance(m))
+        start, n, objective = {**START, **ADDED_SINCE_MOMENTS, **measured(record)}, 300, (lambda m=moments(real): distance(m))
     elif args.objective == "critic":
-        start, n = {**round_pose(record["moments"]["fitted"]), **ADDED_SINCE_MOMENTS}, 400
+        start, n = {**round_pose(record["moments"]["fitted"]), **ADDED_SINCE_MOMENTS, **measured(record)}, 400
         objective = (lambda f=critic_features(real): minus_critic_log_loss(f))
     else:   # POSE as the library held it: the adopted moments round, the entries added since, the hand edits
         start, n = {**round_pose(record["moments"]["fitted"]), **ADDED_SINCE_MOMENTS,
-                    **{k: v["value"] for k, v in record["set_by_hand"].items()}, **ADDED_FOR_WHITENED}, 400
+                    **{k: v["value"] for k, v in record["set_by_hand"].items()}, **ADDED_FOR_WHITENED,
+                    **measured(record)}, 400
         objective = whitened_distance(critic_features(real), n)
     start = {k: tuple(v) if isinstance(v, list) else v for k, v in start.items()}
-    keys = list(START) if args.objective == "moments" else [k for k in start if k not in record.get("set_by_hand", {})]
+    keys = list(START) if args.objective == "moments" else [k for k in start if k not in record.get("set_by_hand", {})
+                                                            and k not in MEASURED]
     fitted, steps = search(start, objective, STEPS[args.objective], keys)
     if args.objective == "moments": fitted = {k: fitted[k] for k in START}
     print("fitted:", json.dumps(fitted))

@@ -27,12 +27,16 @@ __all__ = ['YEAR', 'POSE', 'CARPALS', 'CARPAL_ADULT_SHAPE', 'EPIPHYSES', 'STAGE_
 YEAR = 12.0
 # Distribution of pose, framing and exposure, fitted to the mean and spread of rsna-lowres train films, except
 # finger_width, set from anatomy: the soft tissue of the four fingers' bases spans the adult female hand breadth
-# (7.4 cm, ANATOMY.md 6a) at 0.8, where the 1.1 the fit started from and kept made it 10.3 cm
+# (7.4 cm, ANATOMY.md 6a) at 0.8, where the 1.1 the fit started from and kept made it 10.3 cm; and marker_left,
+# marker_low, where the lead marker lies (the share of films with it on the left, beside the forearm rather than near
+# the top), measured on rsna-lowres train films (benchmarks/phantom_pose_fit.py --markers); photons and
+# detector_noise, set so that the phantoms' pixel noise is the same films' (--noise)
 POSE = dict(tip_row=(0.027, 0.167), wrist_row=(0.662, 0.862), rotation_mean=5.4, rotation_sd=5.0,
             centre_x=(0.435, 0.565), spread=(1.3, 1.7), thumb=1.098, forearm_cm=1.3, soft_cm=(1.238, 1.638),
             mu_soft=(0.25, 0.37), mu_bone=(1.64, 2.04), window_hi=(1.774, 2.556), gamma=(0.379, 1.595),
             finger_width=0.8, palm_margin=5.5, wrist_sd=4.0, flexion_deg=30.0, trabecular=0.12, cortex_cm=0.06,
-            full_hand_mm=150.0, breadth=1.0, photons=(150.0, 3000.0), forearm_breadth=1.0)
+            full_hand_mm=150.0, breadth=1.0, photons=(1000.0, 20000.0), forearm_breadth=1.0,
+            marker_left=0.93, marker_low=0.69, detector_noise=(0.002, 0.012))
 
 # Suggested 50 % appearance ages (years) F / M, ANATOMY.md section 1 (derived column), plus adult
 # size (w, h) in mm, position (x radial +, y distal +) in mm of an adult female hand, angle in degrees.
@@ -448,7 +452,8 @@ def _attenuation(bone, bone_mask, hand, forearm, scale_length, s, rng):
 # %% ../nbs/02_phantom.ipynb #d00a2635
 def _lead_marker(A, hand, rng, cfg):
     """Sometimes add a lead L/R letter to the attenuation `A` (in place), clear of the hand, half the time on a
-    marker plate with the technologist's initials; returns the letter ('' if none)."""
+    marker plate with the technologist's initials; returns the letter ('' if none). Where it lies is measured on
+    rsna-lowres train films (POSE: marker_left, marker_low): on the film's left, beside the forearm or near the top."""
     if rng.random() >= cfg.marker_fraction: return ''
     H, W = hand.shape
     letter = 'L' if rng.random() < 0.9 else 'R'
@@ -456,7 +461,9 @@ def _lead_marker(A, hand, rng, cfg):
     th = max(1, int(round(fs * 2.5)))
     (tw, tht), _ = cv2.getTextSize(letter, cv2.FONT_HERSHEY_SIMPLEX, fs, th)
     for _ in range(6):
-        x = int(rng.uniform(0.03, 0.97) * W - tw / 2); y = int(rng.choice([rng.uniform(0.06, 0.2), rng.uniform(0.8, 0.95)]) * H)
+        left, low = rng.random() < POSE['marker_left'], rng.random() < POSE['marker_low']
+        x = int(rng.uniform(*((0.03, 0.25) if left else (0.75, 0.97))) * W - tw / 2)
+        y = int(rng.uniform(*((0.54, 0.95) if low else (0.04, 0.35))) * H)
         x = int(np.clip(x, 2, W - tw - 2)); y = int(np.clip(y, tht + 2, H - 2))
         if hand[max(y - tht - 4, 0):y + 4, max(x - 4, 0):x + tw + 4].any(): continue
         mk = np.zeros((H, W), np.uint8)
@@ -487,7 +494,7 @@ def _exposure(A, film, rng):
     scatter = cv2.resize(cv2.GaussianBlur(small, (0, 0), max(10 * s / 8, 1)), (W, H), interpolation=cv2.INTER_LINEAR)
     counts = rng.poisson((primary + sf * scatter).astype(np.float64)).astype(np.float32)
     D = np.log(n0 * (1 + sf)) - np.log(np.maximum(counts, 1.0))
-    D += rng.normal(0, rng.uniform(0.005, 0.03), D.shape).astype(np.float32)
+    D += rng.normal(0, rng.uniform(*POSE['detector_noise']), D.shape).astype(np.float32)
     D = cv2.GaussianBlur(D, (0, 0), rng.uniform(0.4, 1.0) * max(H / 512, 0.5))
     return D, dict(photons=round(n0, 1), heel=round(heel, 3), scatter=round(sf, 3))
 def _develop(D, rng):

@@ -295,7 +295,9 @@ def _square(x, value):
     return cv2.copyMakeBorder(x, top, s - h - top, left, s - w - left, cv2.BORDER_CONSTANT, value=float(value))
 
 def clahe(x, clip=2.0, tiles=8, bits=8):
-    "CLAHE on a float image in [0, 1], computed on 8 or 16 bits."
+    "CLAHE on a float image in [0, 1], computed on 8 or 16 bits; `clip` 0: none, the image as it is (clipped to [0, 1])."
+    if clip < 0: raise BoneageError(f"the CLAHE clip limit must be >= 0 (0: no CLAHE), not {clip}")
+    if clip == 0: return np.clip(np.asarray(x, np.float32), 0, 1)
     if bits not in (8, 16): raise BoneageError(f"CLAHE works on 8 or 16 bits, not {bits}")
     top = 255 if bits == 8 else 65535
     q = np.round(np.clip(x, 0, 1) * top).astype(np.uint8 if bits == 8 else np.uint16)
@@ -509,7 +511,7 @@ class PreprocessConfig:
     seed: int = 42
     size: int = 256                  # output side (px), square
     margin: float = 0.05             # crop margin around the found hand, fraction of its box per side
-    clip: float = 2.0                # CLAHE clip limit
+    clip: float = 2.0                # CLAHE clip limit (0: no CLAHE)
     tiles: int = 8                   # CLAHE tiles per side
     clahe_bits: int = 8              # 8 (fast) or 16 (every level of deep DICOMs)
     suppress_background: bool = False

@@ -20,3 +20,22 @@ def test_forearm_breadth_widens_the_forearms_soft_tissue_and_leaves_the_bones(mo
     _, bone_wide, hand_wide, *_ = ph.make_phantom(42, 0, cfg)
     np.testing.assert_array_equal(bone, bone_wide)
     assert (hand_wide > 0).sum() > (hand > 0).sum() and not ((hand > 0) & (hand_wide == 0)).any()
+
+
+def test_the_lead_marker_lies_where_pose_puts_it(monkeypatch):
+    "marker_left / marker_low move the letter between the film's sides and between beside the forearm and the top."
+    import numpy as np
+    import boneage.phantom as ph
+    cfg, hand = ph.RenderConfig(marker_fraction=1.0), np.zeros((200, 160), np.uint8)
+    def centres(left, low, n=40):
+        monkeypatch.setitem(ph.POSE, "marker_left", left); monkeypatch.setitem(ph.POSE, "marker_low", low)
+        out = []
+        for i in range(n):
+            A = np.zeros(hand.shape, np.float32)
+            assert ph._lead_marker(A, hand, np.random.default_rng(i), cfg) in ("L", "R")
+            ys, xs = np.nonzero(A >= 6.0)                      # the lead letter (a plate alone is fainter)
+            out.append((xs.mean() / hand.shape[1], ys.mean() / hand.shape[0]))
+        return np.array(out)
+    low_left, top_right = centres(1.0, 1.0), centres(0.0, 0.0)
+    assert (low_left[:, 0] < 0.3).all() and (low_left[:, 1] > 0.45).all()
+    assert (top_right[:, 0] > 0.7).all() and (top_right[:, 1] < 0.45).all()

@@ -70,12 +70,14 @@ def pose_fit():
 
 
 def test_pose_is_what_the_committed_fit_found(pose_fit):
-    "boneage.phantom.POSE is the adopted round of benchmarks/phantom_pose_fit.json rounded to 3 decimals, plus its hand edits."
+    """boneage.phantom.POSE is the adopted round of benchmarks/phantom_pose_fit.json rounded to 3 decimals, plus its hand
+    edits and the entries measured on the fitting films (`--markers`)."""
     from boneage.phantom import POSE
     record = json.loads((ROOT / "benchmarks" / "phantom_pose_fit.json").read_text())
     added = {**pose_fit.ADDED_SINCE_MOMENTS, **pose_fit.ADDED_FOR_WHITENED} if record["adopted"] == "moments" else {}
     fitted = {**record[record["adopted"]]["fitted"], **added}
     fitted.update({k: v["value"] for k, v in record.get("set_by_hand", {}).items()})    # each with its reason
+    fitted.update(pose_fit.measured(record))
     assert list(fitted) == list(POSE)
     for key, value in fitted.items():
         np.testing.assert_allclose(np.round(value, 3), POSE[key], atol=1e-9, err_msg=key)
@@ -168,9 +170,10 @@ def test_the_whitened_round_starts_from_pose_as_the_library_held_it(pose_fit):
     held = {**pose_fit.round_pose(record["moments"]["fitted"]), **pose_fit.ADDED_SINCE_MOMENTS,
             **{k: v["value"] for k, v in record["set_by_hand"].items()}, **pose_fit.ADDED_FOR_WHITENED}
     assert w["start"] == json.loads(json.dumps(held))
-    if record["adopted"] == "moments":
+    if record["adopted"] == "moments":      # but for the entries set from measurements since (a rerun starts with them)
         import boneage.phantom as ph
-        assert w["start"] == json.loads(json.dumps(ph.POSE))
+        unmeasured = lambda pose: json.loads(json.dumps({k: v for k, v in pose.items() if k not in pose_fit.MEASURED}))
+        assert unmeasured(w["start"]) == unmeasured(ph.POSE)
     assert all(s["key"] not in record["set_by_hand"] for s in w["steps"])
     assert w["steps"][-1]["objective"] < w["steps"][0]["objective"]
 
@@ -186,3 +189,17 @@ def test_mean_matching_removes_a_difference_of_means_and_boosting_still_sees_one
     spread = rng.normal(0.0, 1.0, (200, 6)) * [4.0, 1, 1, 1, 1, 1]
     assert pose_fit._scores(spread, real, "logistic", mean_matched=True)["auc"] < 0.65     # linear: blind to spread
     assert pose_fit._scores(spread, real, "boosting", mean_matched=True)["auc"] > 0.75
+
+
+def test_marker_placement_finds_a_letter_beside_the_forearm_and_not_the_hand(pose_fit):
+    "`--markers`' measure: a small saturated blob in a side third counts, by side and height; the bright hand in the middle does not."
+    film = np.full((100, 100), 20, np.uint8)
+    film[20:90, 35:65] = 255                                    # a bright hand and forearm in the middle third
+    film[70:78, 10:13] = 255; film[75:78, 10:16] = 255          # an L beside the forearm, on the left
+    blobs = pose_fit.side_blobs(film)
+    assert len(blobs) == 1 and blobs[0, 0] < 0.2 and blobs[0, 1] > 0.7
+    top_right = np.full((100, 100), 20, np.uint8); top_right[5:12, 85:90] = 250
+    plain = np.full((100, 100), 20, np.uint8)
+    m = pose_fit.marker_placement(np.stack([film, film, top_right, plain]))
+    assert m["with_blobs"] == 0.75 and m["left"] == round(2 / 3, 3) and m["low"] == round(2 / 3, 3)
+    assert pose_fit.marker_placement(np.stack([plain]))["with_blobs"] == 0.0

@@ -113,3 +113,15 @@ def test_polarity_on_unseen_phantoms():
         calls.append((film_polarity(g)[0], film_polarity(1 - g)[0]))
     assert sum(a == "inverted" for a, _ in calls) == 0
     assert sum(b == "inverted" for _, b in calls) >= 58
+
+
+def test_clip_zero_gives_the_normalised_crop_that_clahe_would_equalise():
+    "preprocess.clip 0 leaves CLAHE out and nothing else: equalising its output gives the default's exactly."
+    from boneage.phantom import make_phantom, RenderConfig
+    from boneage.preprocess import clahe
+    film = make_phantom(42, 3, RenderConfig(size=256))[0]
+    plain, equalised = preprocess(film, size=64, clip=0), preprocess(film, size=64)
+    assert plain.box == equalised.box and not np.allclose(plain.image, equalised.image)
+    np.testing.assert_array_equal(clahe(plain.image, 2.0, 8, 8), equalised.image)
+    with pytest.raises(BoneageError, match="clip limit"):
+        clahe(plain.image, -1.0)
