@@ -247,7 +247,7 @@ def release_table(d: dict) -> str:
     bands = ", ".join(f"{k}: {100 * v:.1f} % of {iv['n_by_band'][k]}" for k, v in _by_start(iv["coverage_by_band"]).items())
     true = ", ".join(f"{k}: {100 * v:.1f} %" for k, v in _by_start(iv["coverage_by_true_band"]).items())
     return "\n".join(lines) + (f"\n\n{m['arch']} (the cnn stage's choice on validation, seed {m['seed']}, {m['epochs_run']} epochs, best "
-                               f"{m['best_epoch']}) on {d['data']['name']}: validation MAE {d['val']['mae']:.1f}. {_ensemble(m)}{level:.0f} % split-conformal "
+                               f"{m['best_epoch']}) on {d['data']['name']}: the released model's validation MAE {d['val']['mae']:.1f}. {_ensemble(m)}{level:.0f} % split-conformal "
                                f"intervals calibrated on the {d['n']['val']:,} validation films by band of predicted age cover "
                                f"**{100 * iv['coverage']:.1f} %** [95 % CI {lo:.1f}, {hi:.1f}] of the {d['n']['test']:,} test films; mean width "
                                + ("unbounded (too few validation films for this level)" if iv["mean_width"] is None else f"{iv['mean_width']:.1f} months")
