@@ -90,9 +90,9 @@ def moments(films) -> tuple:
     return s.mean(0), s.std(0), h
 
 
-def phantoms(n) -> np.ndarray:
-    "`n` phantoms of the current POSE (seed 7, 256 px) squashed as rsna-lowres was."
-    cfg = ph.RenderConfig(size=256)
+def phantoms(n, size=256) -> np.ndarray:
+    "`n` phantoms of the current POSE (seed 7, rendered at `size` px) squashed as rsna-lowres was."
+    cfg = ph.RenderConfig(size=size)
     return np.stack([squash_like_lowres(ph.make_phantom(7, i, cfg)[0]) for i in range(n)])
 
 
@@ -291,8 +291,7 @@ def search_keys(objective, start, record) -> list:
 
 def _noise_record(real_films) -> dict:
     "`--noise`: the percentiles of `flat_noise` of the fitting films and of 300 phantoms rendered at 512 px."
-    films = np.stack([squash_like_lowres(ph.make_phantom(7, i, ph.RenderConfig(size=512))[0]) for i in range(300)])
-    return dict(real=noise_levels(real_films), phantom=noise_levels(films), percentiles=[10, 25, 50, 75, 90])
+    return dict(real=noise_levels(real_films), phantom=noise_levels(phantoms(300, size=512)), percentiles=[10, 25, 50, 75, 90])
 
 
 MEASUREMENTS = {   # the options that measure instead of search: JSON key -> record of the fitting films
