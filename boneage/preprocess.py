@@ -350,10 +350,12 @@ def _model_input(img, box, rng, size, inverted) -> np.ndarray:
     return 1 - x if inverted else x
 
 def preprocess(img, size=256, margin=0.05, clip=2.0, tiles=8, clahe_bits=8, fix_inversion=True,
-               suppress_background=False, detector="mask", mediapipe_model=None) -> Preprocessed:
-    "Normalise, fix inversion, find the hand, crop, pad to a square, resize and equalise a grey film."
+               suppress_background=False, detector="mask", mediapipe_model=None, crop="hand") -> Preprocessed:
+    """Normalise, fix inversion, find the hand, crop, pad to a square, resize and equalise a grey film.
+    `crop` "film": no crop, the whole film padded to a square (the hand is still found, for `hand` and the flags)."""
     img = np.asarray(img, np.float32)
     if img.ndim != 2: raise BoneageError(f"preprocess needs a 2-D grey image, got shape {img.shape}")
+    if crop not in ("hand", "film"): raise BoneageError(f"crop must be 'hand' or 'film', not {crop!r}")
     small, scale = _small(img)
     rng = robust_range(small)
     g = normalise(small, rng)
@@ -363,7 +365,8 @@ def preprocess(img, size=256, margin=0.05, clip=2.0, tiles=8, clahe_bits=8, fix_
     mask, quality, by_detector = _find_hand(g, detector, mediapipe_model)
     if polarity == "uncertain":
         quality = f"polarity uncertain (P(inverted) {p_inv:.2f}): left as read" + ("" if quality.startswith("ok") else f"; {quality}")
-    box, quality = _crop_box(mask, scale, img.shape, margin, quality, widen=not by_detector)
+    box, quality = (_crop_box(mask, scale, img.shape, margin, quality, widen=not by_detector) if crop == "hand"
+                    else ((0, 0, img.shape[1], img.shape[0]), quality))
     out = clahe(_model_input(img, box, rng, size, inverted), clip, tiles, clahe_bits)
     hand = to_model_frame(mask, box, size, scale)
     if suppress_background:
@@ -517,12 +520,13 @@ class PreprocessConfig:
     suppress_background: bool = False
     detector: str = "mask"           # mask | mediapipe
     mediapipe_model: str = ""        # local hand_landmarker.task for detector mediapipe
+    crop: str = "hand"               # hand: the found hand plus the margin | film: the whole film padded to a square
 
     def preprocess_kwargs(self) -> dict:
         "The keyword arguments of `preprocess` / `preprocess_file` this config sets."
         return dict(size=self.size, margin=self.margin, clip=self.clip, tiles=self.tiles, clahe_bits=self.clahe_bits,
                     suppress_background=self.suppress_background, detector=self.detector,
-                    mediapipe_model=self.mediapipe_model or None)
+                    mediapipe_model=self.mediapipe_model or None, crop=self.crop)
 
 # %% ../nbs/04_preprocess.ipynb #d1ca7bda
 def _preprocess_details(table: pd.DataFrame, report: ProblemReport, manifest: pd.DataFrame, config) -> dict:

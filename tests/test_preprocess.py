@@ -1,6 +1,7 @@
 "Preprocessing on real films (skipped without ../shared) and its clear errors."
 import importlib.util
 
+import cv2
 import numpy as np
 import pytest
 
@@ -125,3 +126,24 @@ def test_clip_zero_gives_the_normalised_crop_that_clahe_would_equalise():
     np.testing.assert_array_equal(clahe(plain.image, 2.0, 8, 8), equalised.image)
     with pytest.raises(BoneageError, match="clip limit"):
         clahe(plain.image, -1.0)
+
+
+def test_crop_film_keeps_the_whole_film_and_only_the_frame_changes():
+    "preprocess.crop film: the box is the whole film, padded to a square; the hand found and its mask follow the film."
+    from boneage.phantom import make_phantom, RenderConfig
+    from boneage.preprocess import to_model_frame
+    film, _, hand = make_phantom(42, 3, RenderConfig(size=256))[:3]
+    film, hand = np.pad(film, ((0, 0), (0, 160)), mode="edge"), np.pad(hand, ((0, 0), (0, 160)))   # room beside the hand
+    cropped, whole = preprocess(film, size=64), preprocess(film, size=64, crop="film")
+    H, W = film.shape
+    assert whole.box == (0, 0, W, H) and cropped.box[2] < W - 100       # the hand's crop leaves the empty side out
+    assert cropped.image.shape == whole.image.shape == (64, 64)
+    top = (64 - round(H * 64 / W)) // 2
+    assert whole.hand[:top].sum() == 0 and whole.hand[:, 40:].sum() == 0   # the padding and the empty side hold no hand
+    def iou(p):
+        t, f = to_model_frame(hand, p.box, 64) > 0, p.hand > 0
+        return (t & f).sum() / (t | f).sum()
+    assert abs(iou(whole) - iou(cropped)) < 0.1                           # the same hand, found and framed alike
+    assert whole.hand.sum() < 0.6 * cropped.hand.sum()                    # and smaller in the whole film
+    with pytest.raises(BoneageError, match="crop must be"):
+        preprocess(film, size=64, crop="box")
