@@ -213,12 +213,15 @@ def _val_mae(model, images, table) -> float:
     pred, _ = predict_split(model, make_dataset(images, table, "val", 64, None, shuffle=False))
     return float(np.mean(np.abs(pred - table.boneage.to_numpy()[table.split.to_numpy() == "val"])))
 
-def choose_ensemble(model, others, images, table) -> tuple:
-    "(network, record): `model` averaged with `others` if that lowers the validation MAE, else `model`; None without `others`."
+def choose_ensemble(model, others, images, table, names=()) -> tuple:
+    """(network, record): `model` averaged with `others` if that lowers the validation MAE, else `model`; None without
+    `others`. The record keeps every member's own validation MAE (the chosen network first) and the others' `names`."""
     if not others: return model, None
     ensemble = average_networks([model, *others])
-    single, averaged = _val_mae(model, images, table), _val_mae(ensemble, images, table)
-    record = dict(members=1 + len(others), val_mae_single=single, val_mae_ensemble=averaged, kept=averaged < single)
+    alone = [_val_mae(m, images, table) for m in (model, *others)]
+    single, averaged = alone[0], _val_mae(ensemble, images, table)
+    record = dict(members=1 + len(others), val_mae_single=single, val_mae_ensemble=averaged, kept=averaged < single,
+                  val_mae_members=alone, others=[str(n) for n in names])
     return (ensemble if record["kept"] else model), record
 
 # %% ../nbs/15_release.ipynb #32fdb7d0
@@ -281,7 +284,8 @@ def run_release(config: ReleaseConfig, paths: Paths, progress: bool = True, *, p
                 preprocess=preprocess_config.preprocess_kwargs())
     images, table = load_preprocessed(paths.data("preprocess"))
     images = resized_cache(images, meta["input_size"])
-    model, meta["ensemble"] = choose_ensemble(model, [load_network(p) for p in config.ensemble], images, table)
+    model, meta["ensemble"] = choose_ensemble(model, [load_network(p) for p in config.ensemble], images, table,
+                                          [Path(p).name for p in config.ensemble])
     train_ages = table.boneage.to_numpy()[table.split.to_numpy() == "train"]
     meta["age_range"] = [float(train_ages.min()), float(train_ages.max())]   # no bone age outside what training saw
     bundle = BoneAgeModel(model, meta)
@@ -346,8 +350,11 @@ def _card_data(d) -> list[str]:
 def _card_ensemble(m) -> str:
     e = m.get("ensemble")
     if not e or not e["kept"]: return ""
+    own = e.get("val_mae_members")
+    alone = (f"validation MAE {e['val_mae_single']:.2f} alone" if not own else "validation MAE alone "
+             + ", ".join(f"{v:.2f} ({n})" for v, n in zip(own, ["this network", *e.get("others", [])])))
     return (f" Released as the mean of this network and {e['members'] - 1} other(s) given in `release.ensemble`, chosen on "
-            f"validation: MAE {e['val_mae_single']:.2f} alone, {e['val_mae_ensemble']:.2f} averaged.")
+            f"validation: {alone}; {e['val_mae_ensemble']:.2f} averaged.")
 
 def _card_metrics(d) -> list[str]:
     o = d["test"]["overall"]
@@ -355,6 +362,10 @@ def _card_metrics(d) -> list[str]:
             f"- Test MAE {o['mae']:.1f} [95 % CI {o['mae_ci'][0]:.1f}, {o['mae_ci'][1]:.1f}], RMSE {o['rmse']:.1f}, "
             f"within 12 months {o['within_12']:.0f} %.", "", "| group | films | test MAE [95 % CI] |", "|---|---|---|",
             *_metric_rows(d["test"]["by_sex"]), *_metric_rows(d["test"]["by_age_bin"]), ""]
+
+def _in_age_order(by_band: dict) -> dict:
+    "{band name: value} in order of age (JSON files keep keys sorted as text: 0-60, 120-180, 180+, 60-120)."
+    return dict(sorted(by_band.items(), key=lambda kv: float(kv[0].split("-")[0].rstrip("+"))))
 
 def _card_intervals(d) -> list[str]:
     cal, iv = d["meta"]["calibration"], d["intervals"]
@@ -364,14 +375,25 @@ def _card_intervals(d) -> list[str]:
             f"predicted age (months): {'; '.join(bands)}. The validation split also chose the model, so the guarantee is approximate.",
             f"- Test coverage {100 * iv['coverage']:.1f} % [95 % CI {100 * iv['coverage_ci'][0]:.1f}, {100 * iv['coverage_ci'][1]:.1f}] "
             f"(mean width {iv['mean_width']:.1f} months); by band of predicted age "
-            + ", ".join(f"{k} {100 * v:.1f} %" for k, v in iv["coverage_by_band"].items()) + "; by band of true age "
-            + ", ".join(f"{k} {100 * v:.1f} %" for k, v in iv["coverage_by_true_band"].items()) + ".", ""]
+            + ", ".join(f"{k} {100 * v:.1f} %" for k, v in _in_age_order(iv["coverage_by_band"]).items()) + "; by band of true age "
+            + ", ".join(f"{k} {100 * v:.1f} %" for k, v in _in_age_order(iv["coverage_by_true_band"]).items()) + ".", ""]
+
+def _card_limits(d, short_by=0.02) -> list[str]:
+    "The limits, with the bands of true age whose test coverage falls more than `short_by` under the target, and the films' size."
+    target, side = 1 - d["meta"]["calibration"]["alpha"], d["meta"]["film_side"]
+    short = {k: v for k, v in _in_age_order(d["intervals"]["coverage_by_true_band"]).items() if v < target - short_by}
+    return ["## Intended use and limits",
+            "- Research and education on skeletal maturity. Not a medical device and not validated for clinical use.",
+            "- The intervals assume films like the validation films; a film from another scanner, population or age "
+            "range may be covered less often. Check the preprocessing quality flags the command prints.",
+            *([f"- Coverage falls short of {100 * target:.0f} % at true ages of " + ", ".join(f"{k} months ({100 * v:.1f} %)"
+               for k, v in short.items()) + ": the intervals are calibrated by band of predicted age, and a child far from "
+               "the mean age is predicted towards it."] if short else []),
+            *([f"- Trained and tested on films of {side} × {side} px only. On full-size films, squashed to that size first, "
+               "accuracy and coverage are measured apart from this card (`benchmarks/predict_hires.py`, in the README)."]
+              if side else []), ""]
 
 def model_card(d: dict) -> str:
     "The model card (Markdown) of a release's details."
-    limits = ["## Intended use and limits",
-              "- Research and education on skeletal maturity. Not a medical device and not validated for clinical use.",
-              "- The intervals assume films like the validation films; a film from another scanner, population or age "
-              "range may be covered less often. Check the preprocessing quality flags the command prints.", ""]
     return "\n".join([f"# Model card: boneage bone-age regressor ({d['meta']['arch']})", "", *_card_data(d), *_card_metrics(d),
-                      *_card_intervals(d), *limits])
+                      *_card_intervals(d), *_card_limits(d)])
