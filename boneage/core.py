@@ -14,7 +14,8 @@ import yaml
 
 # %% auto #0
 __all__ = ['import_keras', 'seed_everything', 'BoneageError', 'ProblemReport', 'as_bool', 'load_config', 'Paths', 'sha256_file',
-           'write_json', 'save_keras', 'save_skops', 'save_bundle', 'load_bundle', 'project_root', 'shared_data_dir']
+           'write_json', 'in_age_order', 'save_keras', 'save_skops', 'save_bundle', 'load_bundle', 'project_root',
+           'shared_data_dir']
 
 # %% ../nbs/00_core.ipynb #553223ba
 def import_keras():
@@ -160,6 +161,10 @@ def write_json(path, obj) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_plain(obj), indent=2, sort_keys=True) + "\n")
     return path
+
+def in_age_order(by_age: dict) -> dict:
+    "{age bin or band: value} ('0-24', '180+', ...) in the order of their lower ends: `write_json` sorts keys as text."
+    return dict(sorted(by_age.items(), key=lambda kv: float(kv[0].split("-")[0].rstrip("+"))))
 
 # %% ../nbs/00_core.ipynb #c9f3ce4f
 def _rewrite_zip(path, edit=lambda name, data: data, rename=None):

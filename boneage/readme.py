@@ -7,6 +7,8 @@ from __future__ import annotations
 import json, re
 from pathlib import Path
 
+from .core import in_age_order
+
 # %% auto #0
 __all__ = ['RENDERERS', 'data_table', 'speed_table', 'phantom_fidelity_table', 'preprocess_table', 'preprocess_speed_table',
            'input_pipeline_table', 'segment_table', 'kmeans_ablation_table', 'regressors_table',
@@ -227,25 +229,24 @@ def cnn_resolution_table(b: dict) -> str:
 
 def _ci(r) -> str: return f"{r['mae']:.1f} [{r['mae_ci'][0]:.1f}, {r['mae_ci'][1]:.1f}]" if "mae_ci" in r else f"{r['mae']:.1f}"
 
-def _by_start(d: dict) -> dict:
-    "Age bins or bands ('0-24', '180+', ...) in the order of their lower ends (JSON files keep keys sorted as text)."
-    return dict(sorted(d.items(), key=lambda kv: float(kv[0].split("-")[0].rstrip("+"))))
-
 def _ensemble(meta: dict) -> str:
     "How the release's ensemble was chosen, when it had one."
     e = meta.get("ensemble")
     if not e: return ""
-    return (f"Averaged with {e['members'] - 1} other network(s) (`release.ensemble`): validation MAE {e['val_mae_single']:.2f} alone, "
+    own = e.get("val_mae_members")
+    alone = (f"{e['val_mae_single']:.2f} alone" if not own else "alone " + ", ".join(
+        f"{v:.2f} ({n})" for v, n in zip(own, ["the chosen network", *(f"`{o}`" for o in e.get("others", []))])))
+    return (f"Averaged with {e['members'] - 1} other network(s) (`release.ensemble`): validation MAE {alone}, "
             f"{e['val_mae_ensemble']:.2f} averaged, so the release is the {'ensemble' if e['kept'] else 'single network'}. ")
 
 def release_table(d: dict) -> str:
     "Markdown table of a release's details: test MAE with CIs overall, by sex and age bin, and the intervals' coverage."
     iv, cal, m, t = d["intervals"], d["meta"]["calibration"], d["meta"], d["test"]
     lines = ["| test films | n | MAE (months) [95 % CI] |", "|---|---|---|", f"| all | {t['overall']['n']} | {_ci(t['overall'])} |"]
-    lines += [f"| {k} | {r['n']} | {_ci(r)} |" for k, r in {**t["by_sex"], **_by_start(t["by_age_bin"])}.items()]
+    lines += [f"| {k} | {r['n']} | {_ci(r)} |" for k, r in {**t["by_sex"], **in_age_order(t["by_age_bin"])}.items()]
     level, lo, hi = 100 * (1 - cal["alpha"]), *[100 * c for c in iv["coverage_ci"]]
-    bands = ", ".join(f"{k}: {100 * v:.1f} % of {iv['n_by_band'][k]}" for k, v in _by_start(iv["coverage_by_band"]).items())
-    true = ", ".join(f"{k}: {100 * v:.1f} %" for k, v in _by_start(iv["coverage_by_true_band"]).items())
+    bands = ", ".join(f"{k}: {100 * v:.1f} % of {iv['n_by_band'][k]}" for k, v in in_age_order(iv["coverage_by_band"]).items())
+    true = ", ".join(f"{k}: {100 * v:.1f} %" for k, v in in_age_order(iv["coverage_by_true_band"]).items())
     return "\n".join(lines) + (f"\n\n{m['arch']} (the cnn stage's choice on validation, seed {m['seed']}, {m['epochs_run']} epochs, best "
                                f"{m['best_epoch']}) on {d['data']['name']}: the released model's validation MAE {d['val']['mae']:.1f}. {_ensemble(m)}{level:.0f} % split-conformal "
                                f"intervals calibrated on the {d['n']['val']:,} validation films by band of predicted age cover "

@@ -13,7 +13,7 @@ import numpy as np
 
 from .augment import make_dataset
 from .cnn import predict_split, resized_cache
-from .core import BoneageError, Paths, import_keras, load_bundle, save_bundle, save_keras, seed_everything, write_json
+from .core import BoneageError, Paths, import_keras, in_age_order, load_bundle, save_bundle, save_keras, seed_everything, write_json
 from .data import squash_like_lowres
 from .evaluate import age_metrics, evaluate
 from .gradcam import GradCam, gradcam_figure, write_overlay
@@ -363,10 +363,6 @@ def _card_metrics(d) -> list[str]:
             f"within 12 months {o['within_12']:.0f} %.", "", "| group | films | test MAE [95 % CI] |", "|---|---|---|",
             *_metric_rows(d["test"]["by_sex"]), *_metric_rows(d["test"]["by_age_bin"]), ""]
 
-def _in_age_order(by_band: dict) -> dict:
-    "{band name: value} in order of age (JSON files keep keys sorted as text: 0-60, 120-180, 180+, 60-120)."
-    return dict(sorted(by_band.items(), key=lambda kv: float(kv[0].split("-")[0].rstrip("+"))))
-
 def _card_intervals(d) -> list[str]:
     cal, iv = d["meta"]["calibration"], d["intervals"]
     bands = [f"{_band_name(b, cal['edges'])}: ±{q:.1f} ({n} validation films{', pooled threshold' if n < cal['min_band'] else ''})"
@@ -375,13 +371,13 @@ def _card_intervals(d) -> list[str]:
             f"predicted age (months): {'; '.join(bands)}. The validation split also chose the model, so the guarantee is approximate.",
             f"- Test coverage {100 * iv['coverage']:.1f} % [95 % CI {100 * iv['coverage_ci'][0]:.1f}, {100 * iv['coverage_ci'][1]:.1f}] "
             f"(mean width {iv['mean_width']:.1f} months); by band of predicted age "
-            + ", ".join(f"{k} {100 * v:.1f} %" for k, v in _in_age_order(iv["coverage_by_band"]).items()) + "; by band of true age "
-            + ", ".join(f"{k} {100 * v:.1f} %" for k, v in _in_age_order(iv["coverage_by_true_band"]).items()) + ".", ""]
+            + ", ".join(f"{k} {100 * v:.1f} %" for k, v in in_age_order(iv["coverage_by_band"]).items()) + "; by band of true age "
+            + ", ".join(f"{k} {100 * v:.1f} %" for k, v in in_age_order(iv["coverage_by_true_band"]).items()) + ".", ""]
 
 def _card_limits(d, short_by=0.02) -> list[str]:
     "The limits, with the bands of true age whose test coverage falls more than `short_by` under the target, and the films' size."
     target, side = 1 - d["meta"]["calibration"]["alpha"], d["meta"]["film_side"]
-    short = {k: v for k, v in _in_age_order(d["intervals"]["coverage_by_true_band"]).items() if v < target - short_by}
+    short = {k: v for k, v in in_age_order(d["intervals"]["coverage_by_true_band"]).items() if v < target - short_by}
     return ["## Intended use and limits",
             "- Research and education on skeletal maturity. Not a medical device and not validated for clinical use.",
             "- The intervals assume films like the validation films; a film from another scanner, population or age "
