@@ -22,6 +22,10 @@ benchmark's classifier, `adopted_why`) and the entries of `set_by_hand`, each wi
 lead markers and burnt-in letters lie on the fitting films and on phantoms (the JSON's `markers`): POSE's marker_left
 and marker_low are the real films' shares, rounded. `--noise` measures the films' pixel noise (the JSON's `noise`):
 POSE's photons and detector_noise are set (by hand, in `noise.set`) so that the phantoms' noise is the real films'.
+`--aspect` measures the films' width / height on the raw full-size films of rsna-hires (the JSON's `aspect`): POSE's
+aspect is the range of their 10th to 90th percentile. `--centre` measures where the hand lies across the film, on
+the fitting films and on phantoms with the adopted round's centre_x (the JSON's `centre`): POSE's centre_x is that
+range moved by the median difference.
 Every round renders with these entries (`MEASURED`) and never moves them, so a rerun of an earlier round renders
 phantoms unlike the ones it was fitted on (its record keeps the start it had) and cannot move `photons` as the critic
 round could.
@@ -63,15 +67,16 @@ ADDED_SINCE_MOMENTS = dict(breadth=1.0, photons=(150.0, 3000.0))
 ADDED_FOR_WHITENED = dict(forearm_breadth=1.0)
 # entries set from measurements of the fitting films, never searched: the markers' place (`--markers`; POSE holds
 # record["markers"]["real"] rounded) and the noise (`--noise`; POSE holds record["noise"]["set"])
-MEASURED = ("marker_left", "marker_low", "detector_noise", "photons")
+MEASURED = ("marker_left", "marker_low", "detector_noise", "photons", "aspect", "centre_x")
 
 
 def measured(record) -> dict:
-    "POSE's measured entries as the JSON's `markers` and `noise` records have them."
-    if "real" not in record.get("markers", {}) or "set" not in record.get("noise", {}):
-        raise SystemExit("phantom_pose_fit.py: the JSON has no measured entries: run --markers and set noise.set first")
+    "POSE's measured entries as the JSON's `markers`, `noise` and `aspect` records have them."
+    if not all(key in record.get(part, {}) for part, key in (("markers", "real"), ("noise", "set"), ("aspect", "set"), ("centre", "set"))):
+        raise SystemExit("phantom_pose_fit.py: the JSON lacks measured entries: run --markers, --aspect and --centre, and set noise.set")
     out = {k: round(record["markers"]["real"][k.removeprefix("marker_")], 2) for k in ("marker_left", "marker_low")}
-    return {**out, **{k: tuple(v) for k, v in record["noise"]["set"].items()}}
+    return {**out, **{k: tuple(v) for k, v in record["noise"]["set"].items()}, "aspect": tuple(record["aspect"]["set"]),
+            "centre_x": tuple(record["centre"]["set"])}
 
 
 def fit_films(real_dir: Path, n=1500) -> np.ndarray:
@@ -217,6 +222,43 @@ def noise_levels(films) -> list:
     return np.nanpercentile([flat_noise(f) for f in films], [10, 25, 50, 75, 90]).round(2).tolist()
 
 
+def film_aspects(hires_dir: Path) -> dict:
+    """`--aspect`: width / height of the raw full-size films of rsna-hires (`registered` 0; rsna-lowres squashed every
+    film to a square, so its own films have lost theirs). Percentiles of the portrait films, and `set`: their 10th and
+    90th, the range the renderer draws from (it renders portrait films only)."""
+    lab = pd.read_csv(hires_dir / "labels.csv")
+    raw = lab[lab.registered == 0]
+    aspect = (raw.orig_width / raw.orig_height).to_numpy()
+    portrait = aspect[aspect <= 1]
+    q = np.percentile(portrait, [10, 25, 50, 75, 90]).round(3).tolist()
+    return dict(films=len(aspect), landscape=int((aspect > 1).sum()), percentiles=[10, 25, 50, 75, 90], real=q,
+                set=[round(q[0], 2), round(q[-1], 2)])
+
+
+def row_centres(films) -> list:
+    """Where the hand lies across the film: the median over films of the brightness-weighted mean column (fraction of
+    the width) of each tenth of the rows, above each film's 20th percentile."""
+    out = []
+    for f in films:
+        x = np.clip(f.astype(float) - np.percentile(f, 20), 0, None)
+        bands = np.array_split(x, 10)
+        out.append([(b.sum(0) * (np.arange(f.shape[1]) + 0.5)).sum() / max(b.sum(), 1e-9) / f.shape[1] for b in bands])
+    return np.median(out, 0).round(3).tolist()
+
+
+def centre_shift(real_films, record, n=600) -> dict:
+    """`--centre`: how far right of the real films' hands the phantoms' lie (`row_centres`, median over the tenths of
+    the rows), rendered with the adopted round's centre_x and POSE's other entries; `set` is that range moved by it."""
+    fitted = tuple(record[record["adopted"]]["fitted"]["centre_x"])
+    held = ph.POSE["centre_x"]
+    ph.POSE["centre_x"] = fitted
+    try: phantom = row_centres(phantoms(n))
+    finally: ph.POSE["centre_x"] = held
+    real = row_centres(real_films)
+    shift = float(np.median(np.subtract(real, phantom)))
+    return dict(real=real, phantom=phantom, fitted=list(fitted), shift=round(shift, 3), set=[round(x + shift, 3) for x in fitted])
+
+
 def check(real_films, changes: dict, n=600) -> dict:
     """The `--check` view (accuracy and mean 4 x 4 grid of the phantoms) with POSE as it is and with `changes`, and
     the fitting films' grid: a hand edit is judged on the fitting films only."""
@@ -224,13 +266,14 @@ def check(real_films, changes: dict, n=600) -> dict:
     if unknown: raise SystemExit(f"--check: {', '.join(sorted(unknown))} not in POSE")
     def view():
         films = phantoms(n)
-        return dict(balanced_accuracy=round(logistic_accuracy(films, real_films), 4), grid=fidelity.mean_thumbnail(films))
+        return dict(balanced_accuracy=round(logistic_accuracy(films, real_films), 4), grid=fidelity.mean_thumbnail(films),
+                    row_centres=row_centres(films))
     before = view()
     old = dict(ph.POSE); ph.POSE.update(changes)
     try: after = view()
     finally: ph.POSE.clear(); ph.POSE.update(old)
     return dict(changes=changes, before=before, after=after, real_grid=fidelity.mean_thumbnail(real_films),
-                phantoms=n, real_films=len(real_films))
+                real_row_centres=row_centres(real_films), phantoms=n, real_films=len(real_films))
 
 
 def candidates(key, value, step):
@@ -298,6 +341,7 @@ MEASUREMENTS = {   # the options that measure instead of search: JSON key -> rec
     "markers": lambda real: dict(real=marker_placement(real), phantom=marker_placement(phantoms(600))),
     "noise": _noise_record,
     "where": where_it_separates,
+    "aspect": lambda real: film_aspects(shared_data_dir(Path(__file__).parent) / "rsna-hires"),
 }
 
 
@@ -313,18 +357,24 @@ def main():
                     "films and on phantoms of POSE as it is (kept in the JSON's `markers`)")
     ap.add_argument("--noise", action="store_true", help="no search: the pixel noise of the fitting films and of "
                     "300 phantoms of POSE as it is, rendered at 512 px as the pipeline's (kept in the JSON's `noise`)")
+    ap.add_argument("--aspect", action="store_true", help="no search: the width / height of the raw full-size films "
+                    "of rsna-hires (kept in the JSON's `aspect`; POSE's aspect is its `set`)")
+    ap.add_argument("--centre", action="store_true", help="no search: how far the phantoms' hands lie right of the "
+                    "fitting films' (kept in the JSON's `centre`; POSE's centre_x is its `set`)")
     ap.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".json"))
     args = ap.parse_args()
     shared = shared_data_dir(Path(__file__).parent)
     if shared is None: raise SystemExit("benchmarks/phantom_pose_fit.py: ../shared/data is not on this machine")
-    if not (args.objective or args.check or args.where or args.markers or args.noise):
-        ap.error("give --objective (a search round), --check, --where, --markers or --noise")
+    if not (args.objective or args.check or args.where or args.markers or args.noise or args.aspect or args.centre):
+        ap.error("give --objective (a search round), --check, --where, --markers, --noise, --aspect or --centre")
     cv2.setNumThreads(1)
     real = fit_films(shared / "rsna-lowres")
     record = json.loads(args.out.read_text()) if args.out.exists() else {}
-    measurement = ("markers" if args.markers else "noise" if args.noise else "where" if args.where else None)
+    measurement = ("markers" if args.markers else "noise" if args.noise else "where" if args.where
+                   else "aspect" if args.aspect else "centre" if args.centre else None)
     if measurement:
-        record.setdefault(measurement, {}).update(MEASUREMENTS[measurement](real))
+        record.setdefault(measurement, {}).update(MEASUREMENTS[measurement](real) if measurement != "centre"
+                                                  else centre_shift(real, record))
         print(json.dumps(record[measurement]))
         args.out.write_text(json.dumps(record, indent=1) + "\n")
         return

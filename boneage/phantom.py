@@ -27,16 +27,18 @@ __all__ = ['YEAR', 'POSE', 'CARPALS', 'CARPAL_ADULT_SHAPE', 'EPIPHYSES', 'STAGE_
 YEAR = 12.0
 # Distribution of pose, framing and exposure, fitted to the mean and spread of rsna-lowres train films, except
 # finger_width, set from anatomy: the soft tissue of the four fingers' bases spans the adult female hand breadth
-# (7.4 cm, ANATOMY.md 6a) at 0.8, where the 1.1 the fit started from and kept made it 10.3 cm; and marker_left,
+# (7.4 cm, ANATOMY.md 6a) at 0.8, where the 1.1 the fit started from and kept made it 10.3 cm; centre_x, moved left
+# by what puts the hand across the film where it lies on rsna-lowres train films (--centre); and marker_left,
 # marker_low, where the lead marker lies (the share of films with it on the left, beside the forearm rather than near
 # the top), measured on rsna-lowres train films (benchmarks/phantom_pose_fit.py --markers); photons and
-# detector_noise, set so that the phantoms' pixel noise is the same films' (--noise)
+# detector_noise, set so that the phantoms' pixel noise is the same films' (--noise); and aspect, the films' width /
+# height, the 10th to 90th percentile of the raw full-size rsna-hires films (--aspect; it was 0.72-0.92)
 POSE = dict(tip_row=(0.027, 0.167), wrist_row=(0.662, 0.862), rotation_mean=5.4, rotation_sd=5.0,
-            centre_x=(0.435, 0.565), spread=(1.3, 1.7), thumb=1.098, forearm_cm=1.3, soft_cm=(1.238, 1.638),
+            centre_x=(0.416, 0.546), spread=(1.3, 1.7), thumb=1.098, forearm_cm=1.3, soft_cm=(1.238, 1.638),
             mu_soft=(0.25, 0.37), mu_bone=(1.64, 2.04), window_hi=(1.774, 2.556), gamma=(0.379, 1.595),
             finger_width=0.8, palm_margin=5.5, wrist_sd=4.0, flexion_deg=30.0, trabecular=0.12, cortex_cm=0.06,
             full_hand_mm=150.0, breadth=1.0, photons=(1000.0, 20000.0), forearm_breadth=1.0,
-            marker_left=0.93, marker_low=0.69, detector_noise=(0.002, 0.012))
+            marker_left=0.93, marker_low=0.69, detector_noise=(0.002, 0.012), aspect=(0.72, 0.84))
 
 # Suggested 50 % appearance ages (years) F / M, ANATOMY.md section 1 (derived column), plus adult
 # size (w, h) in mm, position (x radial +, y distal +) in mm of an adult female hand, angle in degrees.
@@ -400,7 +402,7 @@ def _film_geometry(hand_len, rng, cfg):
     """Draw the film's aspect, rotation and where the hand (`hand_len` mm from wrist to fingertip) lies on it: the
     rows of the fingertip and the wrist, which set the scale."""
     H = int(cfg.size)
-    aspect = rng.uniform(0.72, 0.92)
+    aspect = rng.uniform(*POSE['aspect'])          # film width / height
     W = int(round(H * aspect))
     tip, wrist = rng.uniform(*POSE['tip_row']), rng.uniform(*POSE['wrist_row'])   # rows, fractions of H
     span = wrist - tip

@@ -234,3 +234,28 @@ def test_the_renderer_takes_its_detector_noise_from_pose(pose_fit, monkeypatch):
         return np.nanmean([pose_fit.flat_noise(squash_like_lowres(ph.make_phantom(7, i, ph.RenderConfig(size=256))[0])) for i in range(4)])
     quiet, loud = noise(0.0), noise(0.03)
     assert quiet < 0.5 and loud > 3 * quiet
+
+
+def test_row_centres_and_the_centre_shift_find_where_the_hand_lies(pose_fit, monkeypatch):
+    "`--centre`: a bright bar at 30 % of the width is found there; phantoms 10 points right of real films give a shift of -0.1."
+    import boneage.phantom as ph
+    def bars(x):
+        f = np.full((40, 100), 20, np.uint8); f[:, x - 3:x + 3] = 200
+        return np.stack([f, f])
+    assert np.allclose(pose_fit.row_centres(bars(30)), 0.3, atol=0.01)
+    monkeypatch.setattr(pose_fit, "phantoms", lambda n: bars(40 if ph.POSE["centre_x"] == (0.5, 0.6) else 90))
+    held = ph.POSE["centre_x"]
+    m = pose_fit.centre_shift(bars(30), {"adopted": "moments", "moments": {"fitted": {"centre_x": [0.5, 0.6]}}})
+    assert m["shift"] == -0.1 and m["set"] == [0.4, 0.5] and ph.POSE["centre_x"] == held   # rendered at the fitted range
+
+
+def test_film_aspects_are_those_of_the_raw_portrait_films(pose_fit, tmp_path):
+    "`--aspect`: registered films (resampled by their source) and landscape films are left out of the range POSE draws from."
+    import pandas as pd
+    rows = [dict(registered=0, orig_width=w, orig_height=1000) for w in range(700, 900, 10)]
+    rows += [dict(registered=1, orig_width=1600, orig_height=2080), dict(registered=0, orig_width=1350, orig_height=1000)]
+    pd.DataFrame(rows).to_csv(tmp_path / "labels.csv", index=False)
+    a = pose_fit.film_aspects(tmp_path)
+    assert a["films"] == 21 and a["landscape"] == 1
+    portrait = np.arange(700, 900, 10) / 1000
+    assert a["set"] == [round(np.percentile(portrait, 10), 2), round(np.percentile(portrait, 90), 2)] == [0.72, 0.87]
