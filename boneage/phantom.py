@@ -34,7 +34,7 @@ YEAR = 12.0
 # detector_noise, set so that the phantoms' pixel noise is the same films' (--noise); and aspect, the films' width /
 # height, the 10th to 90th percentile of the raw full-size rsna-hires films (--aspect; it was 0.72-0.92)
 POSE = dict(tip_row=(0.027, 0.167), wrist_row=(0.662, 0.862), rotation_mean=5.4, rotation_sd=5.0,
-            centre_x=(0.416, 0.546), spread=(1.3, 1.7), thumb=1.098, forearm_cm=1.3, soft_cm=(1.238, 1.638),
+            centre_x=(0.415, 0.545), spread=(1.3, 1.7), thumb=1.098, forearm_cm=1.3, soft_cm=(1.238, 1.638),
             mu_soft=(0.25, 0.37), mu_bone=(1.64, 2.04), window_hi=(1.774, 2.556), gamma=(0.379, 1.595),
             finger_width=0.8, palm_margin=5.5, wrist_sd=4.0, flexion_deg=30.0, trabecular=0.12, cortex_cm=0.06,
             full_hand_mm=150.0, breadth=1.0, photons=(1000.0, 20000.0), forearm_breadth=1.0,
@@ -462,8 +462,8 @@ def _lead_marker(A, hand, rng, cfg):
     fs = H / 512 * rng.uniform(1.0, 2.2)
     th = max(1, int(round(fs * 2.5)))
     (tw, tht), _ = cv2.getTextSize(letter, cv2.FONT_HERSHEY_SIMPLEX, fs, th)
-    for _ in range(6):
-        left, low = rng.random() < POSE['marker_left'], rng.random() < POSE['marker_low']
+    left, low = rng.random() < POSE['marker_left'], rng.random() < POSE['marker_low']   # drawn once: a retry moves
+    for _ in range(6):                                                                    # the letter, never its side
         x = int(rng.uniform(*((0.03, 0.25) if left else (0.75, 0.97))) * W - tw / 2)
         y = int(rng.uniform(*((0.54, 0.95) if low else (0.04, 0.35))) * H)
         x = int(np.clip(x, 2, W - tw - 2)); y = int(np.clip(y, tht + 2, H - 2))

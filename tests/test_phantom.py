@@ -39,3 +39,15 @@ def test_the_lead_marker_lies_where_pose_puts_it(monkeypatch):
     low_left, top_right = centres(1.0, 1.0), centres(0.0, 0.0)
     assert (low_left[:, 0] < 0.3).all() and (low_left[:, 1] > 0.45).all()
     assert (top_right[:, 0] > 0.7).all() and (top_right[:, 1] < 0.45).all()
+
+
+def test_a_marker_retry_moves_the_letter_but_never_changes_its_side(monkeypatch):
+    "With the film's left half taken by the hand, a letter drawn for the left is dropped, not moved to the right."
+    import numpy as np
+    import boneage.phantom as ph
+    monkeypatch.setitem(ph.POSE, "marker_left", 0.5)
+    cfg, hand = ph.RenderConfig(marker_fraction=1.0), np.zeros((200, 160), np.uint8)
+    hand[:, :80] = 1
+    letters = [ph._lead_marker(np.zeros(hand.shape, np.float32), hand, np.random.default_rng(i), cfg) for i in range(200)]
+    placed = np.mean([bool(x) for x in letters])
+    assert 0.35 < placed < 0.65          # only the draws for the right side (half); redrawing the side would place ~all
