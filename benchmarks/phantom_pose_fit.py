@@ -22,8 +22,9 @@ benchmark's classifier, `adopted_why`) and the entries of `set_by_hand`, each wi
 lead markers and burnt-in letters lie on the fitting films and on phantoms (the JSON's `markers`): POSE's marker_left
 and marker_low are the real films' shares, rounded. `--noise` measures the films' pixel noise (the JSON's `noise`):
 POSE's photons and detector_noise are set (by hand, in `noise.set`) so that the phantoms' noise is the real films'.
-`--aspect` measures the films' width / height on the raw full-size films of rsna-hires (the JSON's `aspect`): POSE's
-aspect is the range of their 10th to 90th percentile. `--centre` measures where the hand lies across the film, on
+`--aspect` fits the films' width / height (the JSON's `aspect`): rsna-lowres squashed its films to squares, which
+stretches a hand across the film by 1 / aspect, so `fitted` is the renderer's old range scaled until the phantoms'
+hands lie as wide as the fitting films' (no other film is read); POSE's aspect is the record's `set`, with its `why`. `--centre` measures where the hand lies across the film, on
 the fitting films and on phantoms with the adopted round's centre_x (the JSON's `centre`): POSE's centre_x is that
 range moved by the median difference.
 Every round renders with these entries (`MEASURED`) and never moves them, so a rerun of an earlier round renders
@@ -71,7 +72,7 @@ MEASURED = ("marker_left", "marker_low", "detector_noise", "photons", "aspect", 
 
 
 def measured(record) -> dict:
-    "POSE's measured entries as the JSON's `markers`, `noise` and `aspect` records have them."
+    "POSE's measured entries as the JSON's `markers`, `noise`, `aspect` and `centre` records have them."
     if not all(key in record.get(part, {}) for part, key in (("markers", "real"), ("noise", "set"), ("aspect", "set"), ("centre", "set"))):
         raise SystemExit("phantom_pose_fit.py: the JSON lacks measured entries: run --markers, --aspect and --centre, and set noise.set")
     out = {k: round(record["markers"]["real"][k.removeprefix("marker_")], 2) for k in ("marker_left", "marker_low")}
@@ -222,28 +223,58 @@ def noise_levels(films) -> list:
     return np.nanpercentile([flat_noise(f) for f in films], [10, 25, 50, 75, 90]).round(2).tolist()
 
 
-def film_aspects(hires_dir: Path) -> dict:
-    """`--aspect`: width / height of the raw full-size films of rsna-hires (`registered` 0; rsna-lowres squashed every
-    film to a square, so its own films have lost theirs). Percentiles of the portrait films, and `set`: their 10th and
-    90th, the range the renderer draws from (it renders portrait films only)."""
-    lab = pd.read_csv(hires_dir / "labels.csv")
-    raw = lab[lab.registered == 0]
-    aspect = (raw.orig_width / raw.orig_height).to_numpy()
-    portrait = aspect[aspect <= 1]
-    q = np.percentile(portrait, [10, 25, 50, 75, 90]).round(3).tolist()
-    return dict(films=len(aspect), landscape=int((aspect > 1).sum()), percentiles=[10, 25, 50, 75, 90], real=q,
-                set=[round(q[0], 2), round(q[-1], 2)])
+def _blobs_out(film) -> np.ndarray:
+    "The film (float) with its small saturated blobs (`side_blobs`' pieces: markers and letters) set to its 20th percentile."
+    g = film.astype(float)
+    level = max(200.0, float(np.percentile(film, 99.5)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((film >= level).astype(np.uint8), connectivity=8)
+    small = [i for i in range(1, n) if 4 <= stats[i, cv2.CC_STAT_AREA] <= 120
+             and stats[i, cv2.CC_STAT_WIDTH] <= 20 and stats[i, cv2.CC_STAT_HEIGHT] <= 20]
+    g[np.isin(labels, small)] = np.percentile(film, 20)
+    return g
+
+
+def _column_moments(films) -> tuple[np.ndarray, np.ndarray]:
+    """Per film and tenth of the rows, the brightness-weighted mean and sd of the column (fractions of the width), over
+    the brightness above the film's 20th percentile, markers and letters left out (`_blobs_out`)."""
+    means, sds = [], []
+    for f in films:
+        x = np.clip(_blobs_out(f) - np.percentile(f, 20), 0, None)
+        col = (np.arange(f.shape[1]) + 0.5) / f.shape[1]
+        w = np.stack([b.sum(0) for b in np.array_split(x, 10)]) + 1e-9
+        m = (w * col).sum(1) / w.sum(1)
+        means.append(m); sds.append(np.sqrt((w * (col - m[:, None]) ** 2).sum(1) / w.sum(1)))
+    return np.array(means), np.array(sds)
 
 
 def row_centres(films) -> list:
-    """Where the hand lies across the film: the median over films of the brightness-weighted mean column (fraction of
-    the width) of each tenth of the rows, above each film's 20th percentile."""
-    out = []
-    for f in films:
-        x = np.clip(f.astype(float) - np.percentile(f, 20), 0, None)
-        bands = np.array_split(x, 10)
-        out.append([(b.sum(0) * (np.arange(f.shape[1]) + 0.5)).sum() / max(b.sum(), 1e-9) / f.shape[1] for b in bands])
-    return np.median(out, 0).round(3).tolist()
+    "Where the hand lies across the film: the median over films of each tenth of the rows' mean column (`_column_moments`)."
+    return np.median(_column_moments(films)[0], 0).round(3).tolist()
+
+
+def row_spreads(films) -> list:
+    "How wide the hand lies across the film: the median over films of each tenth of the rows' column sd (`_column_moments`)."
+    return np.median(_column_moments(films)[1], 0).round(4).tolist()
+
+
+RENDERER_ASPECT = (0.72, 0.92)    # the films' width / height the renderer drew before `--aspect`
+
+
+def aspect_fit(real_films, n=600) -> dict:
+    """`--aspect`: the films' width / height, fitted on the fitting films. rsna-lowres squashed every film to a square,
+    which stretches a hand across it by 1 / aspect, so the real films' aspect shows in how wide their hands lie
+    (`row_spreads`): phantoms rendered with the renderer's old range, their spread against the real films' (median
+    ratio over the tenths of the rows), and `fitted`, the old range divided by that ratio. The same spread measures
+    the hand's breadth and pose too, so `fitted` is judged with `--check` before POSE takes it (the record's `set`,
+    with its `why`, is what POSE holds)."""
+    held = ph.POSE["aspect"]
+    ph.POSE["aspect"] = RENDERER_ASPECT
+    try: phantom = row_spreads(phantoms(n))
+    finally: ph.POSE["aspect"] = held
+    real = row_spreads(real_films)
+    ratio = float(np.median(np.divide(real, phantom)))
+    return dict(real=real, phantom=phantom, before=list(RENDERER_ASPECT), ratio=round(ratio, 3),
+                fitted=[round(a / ratio, 2) for a in RENDERER_ASPECT])
 
 
 def centre_shift(real_films, record, n=600) -> dict:
@@ -341,7 +372,7 @@ MEASUREMENTS = {   # the options that measure instead of search: JSON key -> rec
     "markers": lambda real: dict(real=marker_placement(real), phantom=marker_placement(phantoms(600))),
     "noise": _noise_record,
     "where": where_it_separates,
-    "aspect": lambda real: film_aspects(shared_data_dir(Path(__file__).parent) / "rsna-hires"),
+    "aspect": aspect_fit,
 }
 
 
@@ -357,8 +388,8 @@ def main():
                     "films and on phantoms of POSE as it is (kept in the JSON's `markers`)")
     ap.add_argument("--noise", action="store_true", help="no search: the pixel noise of the fitting films and of "
                     "300 phantoms of POSE as it is, rendered at 512 px as the pipeline's (kept in the JSON's `noise`)")
-    ap.add_argument("--aspect", action="store_true", help="no search: the width / height of the raw full-size films "
-                    "of rsna-hires (kept in the JSON's `aspect`; POSE's aspect is its `set`)")
+    ap.add_argument("--aspect", action="store_true", help="no search: the films' width / height, from how wide the "
+                    "fitting films' hands lie against phantoms' (kept in the JSON's `aspect`; POSE's aspect is its `set`)")
     ap.add_argument("--centre", action="store_true", help="no search: how far the phantoms' hands lie right of the "
                     "fitting films' (kept in the JSON's `centre`; POSE's centre_x is its `set`)")
     ap.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".json"))
@@ -374,13 +405,13 @@ def main():
                    else "aspect" if args.aspect else "centre" if args.centre else None)
     if measurement:
         record.setdefault(measurement, {}).update(MEASUREMENTS[measurement](real) if measurement != "centre"
-                                                  else centre_shift(real, record))
+                                                  else centre_shift(real, record), **fidelity.phantom_version())
         print(json.dumps(record[measurement]))
         args.out.write_text(json.dumps(record, indent=1) + "\n")
         return
     if args.check:
         changes = {k: (lambda v: tuple(v) if isinstance(v, list) else v)(json.loads(v)) for k, v in (c.split("=", 1) for c in args.check)}
-        result = check(real, changes)
+        result = {**check(real, changes), **fidelity.phantom_version()}
         print(json.dumps(result))
         if args.record:
             record.setdefault("checks", {})[args.record] = result

@@ -31,14 +31,14 @@ YEAR = 12.0
 # by what puts the hand across the film where it lies on rsna-lowres train films (--centre); and marker_left,
 # marker_low, where the lead marker lies (the share of films with it on the left, beside the forearm rather than near
 # the top), measured on rsna-lowres train films (benchmarks/phantom_pose_fit.py --markers); photons and
-# detector_noise, set so that the phantoms' pixel noise is the same films' (--noise); and aspect, the films' width /
-# height, the 10th to 90th percentile of the raw full-size rsna-hires films (--aspect; it was 0.72-0.92)
+# detector_noise, set so that the phantoms' pixel noise is the same films' (--noise); aspect, the films' width /
+# height, is the range the renderer always drew (a fit on those films, --aspect, did not bring them closer)
 POSE = dict(tip_row=(0.027, 0.167), wrist_row=(0.662, 0.862), rotation_mean=5.4, rotation_sd=5.0,
-            centre_x=(0.415, 0.545), spread=(1.3, 1.7), thumb=1.098, forearm_cm=1.3, soft_cm=(1.238, 1.638),
+            centre_x=(0.416, 0.546), spread=(1.3, 1.7), thumb=1.098, forearm_cm=1.3, soft_cm=(1.238, 1.638),
             mu_soft=(0.25, 0.37), mu_bone=(1.64, 2.04), window_hi=(1.774, 2.556), gamma=(0.379, 1.595),
             finger_width=0.8, palm_margin=5.5, wrist_sd=4.0, flexion_deg=30.0, trabecular=0.12, cortex_cm=0.06,
             full_hand_mm=150.0, breadth=1.0, photons=(1000.0, 20000.0), forearm_breadth=1.0,
-            marker_left=0.93, marker_low=0.69, detector_noise=(0.002, 0.012), aspect=(0.72, 0.84))
+            marker_left=0.93, marker_low=0.69, detector_noise=(0.002, 0.012), aspect=(0.72, 0.92))
 
 # Suggested 50 % appearance ages (years) F / M, ANATOMY.md section 1 (derived column), plus adult
 # size (w, h) in mm, position (x radial +, y distal +) in mm of an adult female hand, angle in degrees.

@@ -352,7 +352,8 @@ def _model_input(img, box, rng, size, inverted) -> np.ndarray:
 def preprocess(img, size=256, margin=0.05, clip=2.0, tiles=8, clahe_bits=8, fix_inversion=True,
                suppress_background=False, detector="mask", mediapipe_model=None, crop="hand") -> Preprocessed:
     """Normalise, fix inversion, find the hand, crop, pad to a square, resize and equalise a grey film.
-    `crop` "film": no crop, the whole film padded to a square (the hand is still found, for `hand` and the flags)."""
+    `crop` "film": no crop, the whole film padded to a square (the hand is still found, for `hand` and the polarity and
+    detection flags; a small hand is not widened or flagged, there being no crop to widen)."""
     img = np.asarray(img, np.float32)
     if img.ndim != 2: raise BoneageError(f"preprocess needs a 2-D grey image, got shape {img.shape}")
     if crop not in ("hand", "film"): raise BoneageError(f"crop must be 'hand' or 'film', not {crop!r}")

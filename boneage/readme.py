@@ -235,7 +235,7 @@ def _ensemble(meta: dict) -> str:
     if not e: return ""
     own = e.get("val_mae_members")
     alone = (f"{e['val_mae_single']:.2f} alone" if not own else "alone " + ", ".join(
-        f"{v:.2f} ({n})" for v, n in zip(own, ["the chosen network", *(f"`{o}`" for o in e.get("others", []))])))
+        f"{v:.2f} ({n})" for v, n in zip(own, ["the chosen network", *(f"`{o}`" for o in e["others"])], strict=True)))
     return (f"Averaged with {e['members'] - 1} other network(s) (`release.ensemble`): validation MAE {alone}, "
             f"{e['val_mae_ensemble']:.2f} averaged, so the release is the {'ensemble' if e['kept'] else 'single network'}. ")
 

@@ -220,8 +220,10 @@ def choose_ensemble(model, others, images, table, names=()) -> tuple:
     ensemble = average_networks([model, *others])
     alone = [_val_mae(m, images, table) for m in (model, *others)]
     single, averaged = alone[0], _val_mae(ensemble, images, table)
+    names = [str(n) for n in names] or [f"member{i}" for i in range(1, len(others) + 1)]
+    if len(names) != len(others): raise BoneageError(f"{len(others)} other networks but {len(names)} names")
     record = dict(members=1 + len(others), val_mae_single=single, val_mae_ensemble=averaged, kept=averaged < single,
-                  val_mae_members=alone, others=[str(n) for n in names])
+                  val_mae_members=alone, others=names)
     return (ensemble if record["kept"] else model), record
 
 # %% ../nbs/15_release.ipynb #32fdb7d0
@@ -352,7 +354,7 @@ def _card_ensemble(m) -> str:
     if not e or not e["kept"]: return ""
     own = e.get("val_mae_members")
     alone = (f"validation MAE {e['val_mae_single']:.2f} alone" if not own else "validation MAE alone "
-             + ", ".join(f"{v:.2f} ({n})" for v, n in zip(own, ["this network", *e.get("others", [])])))
+             + ", ".join(f"{v:.2f} ({n})" for v, n in zip(own, ["this network", *e["others"]], strict=True)))
     return (f" Released as the mean of this network and {e['members'] - 1} other(s) given in `release.ensemble`, chosen on "
             f"validation: {alone}; {e['val_mae_ensemble']:.2f} averaged.")
 
@@ -361,7 +363,7 @@ def _card_metrics(d) -> list[str]:
     return ["## Metrics (months)", f"- Validation MAE {d['val']['mae']:.1f}.",
             f"- Test MAE {o['mae']:.1f} [95 % CI {o['mae_ci'][0]:.1f}, {o['mae_ci'][1]:.1f}], RMSE {o['rmse']:.1f}, "
             f"within 12 months {o['within_12']:.0f} %.", "", "| group | films | test MAE [95 % CI] |", "|---|---|---|",
-            *_metric_rows(d["test"]["by_sex"]), *_metric_rows(d["test"]["by_age_bin"]), ""]
+            *_metric_rows(d["test"]["by_sex"]), *_metric_rows(in_age_order(d["test"]["by_age_bin"])), ""]
 
 def _card_intervals(d) -> list[str]:
     cal, iv = d["meta"]["calibration"], d["intervals"]

@@ -250,13 +250,16 @@ def test_row_centres_and_the_centre_shift_find_where_the_hand_lies(pose_fit, mon
     assert m["shift"] == -0.1 and m["set"] == [0.4, 0.5] and ph.POSE["centre_x"] == held   # rendered at the fitted range
 
 
-def test_film_aspects_are_those_of_the_raw_portrait_films(pose_fit, tmp_path):
-    "`--aspect`: registered films (resampled by their source) and landscape films are left out of the range POSE draws from."
-    import pandas as pd
-    rows = [dict(registered=0, orig_width=w, orig_height=1000) for w in range(700, 900, 10)]
-    rows += [dict(registered=1, orig_width=1600, orig_height=2080), dict(registered=0, orig_width=1350, orig_height=1000)]
-    pd.DataFrame(rows).to_csv(tmp_path / "labels.csv", index=False)
-    a = pose_fit.film_aspects(tmp_path)
-    assert a["films"] == 21 and a["landscape"] == 1
-    portrait = np.arange(700, 900, 10) / 1000
-    assert a["set"] == [round(np.percentile(portrait, 10), 2), round(np.percentile(portrait, 90), 2)] == [0.72, 0.87]
+def test_the_aspect_fit_widens_the_phantoms_hands_to_the_real_films_and_markers_do_not_count(pose_fit, monkeypatch):
+    "`--aspect`: real hands 1.2 times as wide as the phantoms' drawn with the old range give that range / 1.2."
+    import boneage.phantom as ph
+    def bars(half, n=2):
+        f = np.full((40, 100), 20, np.uint8); f[:, 50 - half:50 + half] = 180
+        return np.stack([f] * n)
+    monkeypatch.setattr(pose_fit, "phantoms", lambda n: bars(10 if ph.POSE["aspect"] == pose_fit.RENDERER_ASPECT else 30))
+    held = ph.POSE["aspect"]
+    a = pose_fit.aspect_fit(bars(12))
+    assert abs(a["ratio"] - 1.2) < 0.005 and a["set"] == [0.6, round(0.92 / 1.2, 2)] and ph.POSE["aspect"] == held
+    marked = bars(12); marked[:, 30:36, 5:8] = 255                          # a lead letter on the left
+    assert pose_fit.row_centres(marked) == pose_fit.row_centres(bars(12))
+    assert pose_fit.row_spreads(marked) == pose_fit.row_spreads(bars(12))
