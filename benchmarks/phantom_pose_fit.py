@@ -260,6 +260,13 @@ def row_spreads(films) -> list:
 RENDERER_ASPECT = (0.72, 0.92)    # the films' width / height the renderer drew before `--aspect`
 
 
+def phantoms_with(changes: dict, n) -> np.ndarray:
+    "`phantoms(n)` rendered with `changes` to POSE, which is left as it was."
+    old = dict(ph.POSE); ph.POSE.update(changes)
+    try: return phantoms(n)
+    finally: ph.POSE.clear(); ph.POSE.update(old)
+
+
 def aspect_fit(real_films, n=600) -> dict:
     """`--aspect`: the films' width / height, fitted on the fitting films. rsna-lowres squashed every film to a square,
     which stretches a hand across it by 1 / aspect, so the real films' aspect shows in how wide their hands lie
@@ -267,11 +274,7 @@ def aspect_fit(real_films, n=600) -> dict:
     ratio over the tenths of the rows), and `fitted`, the old range divided by that ratio. The same spread measures
     the hand's breadth and pose too, so `fitted` is judged with `--check` before POSE takes it (the record's `set`,
     with its `why`, is what POSE holds)."""
-    held = ph.POSE["aspect"]
-    ph.POSE["aspect"] = RENDERER_ASPECT
-    try: phantom = row_spreads(phantoms(n))
-    finally: ph.POSE["aspect"] = held
-    real = row_spreads(real_films)
+    phantom, real = row_spreads(phantoms_with(dict(aspect=RENDERER_ASPECT), n)), row_spreads(real_films)
     ratio = float(np.median(np.divide(real, phantom)))
     return dict(real=real, phantom=phantom, before=list(RENDERER_ASPECT), ratio=round(ratio, 3),
                 fitted=[round(a / ratio, 2) for a in RENDERER_ASPECT])
@@ -281,11 +284,7 @@ def centre_shift(real_films, record, n=600) -> dict:
     """`--centre`: how far right of the real films' hands the phantoms' lie (`row_centres`, median over the tenths of
     the rows), rendered with the adopted round's centre_x and POSE's other entries; `set` is that range moved by it."""
     fitted = tuple(record[record["adopted"]]["fitted"]["centre_x"])
-    held = ph.POSE["centre_x"]
-    ph.POSE["centre_x"] = fitted
-    try: phantom = row_centres(phantoms(n))
-    finally: ph.POSE["centre_x"] = held
-    real = row_centres(real_films)
+    phantom, real = row_centres(phantoms_with(dict(centre_x=fitted), n)), row_centres(real_films)
     shift = float(np.median(np.subtract(real, phantom)))
     return dict(real=real, phantom=phantom, fitted=list(fitted), shift=round(shift, 3), set=[round(x + shift, 3) for x in fitted])
 
@@ -295,14 +294,10 @@ def check(real_films, changes: dict, n=600) -> dict:
     the fitting films' grid: a hand edit is judged on the fitting films only."""
     unknown = set(changes) - set(ph.POSE)
     if unknown: raise SystemExit(f"--check: {', '.join(sorted(unknown))} not in POSE")
-    def view():
-        films = phantoms(n)
+    def view(films):
         return dict(balanced_accuracy=round(logistic_accuracy(films, real_films), 4), grid=fidelity.mean_thumbnail(films),
                     row_centres=row_centres(films))
-    before = view()
-    old = dict(ph.POSE); ph.POSE.update(changes)
-    try: after = view()
-    finally: ph.POSE.clear(); ph.POSE.update(old)
+    before, after = view(phantoms(n)), view(phantoms_with(changes, n))
     return dict(changes=changes, before=before, after=after, real_grid=fidelity.mean_thumbnail(real_films),
                 real_row_centres=row_centres(real_films), phantoms=n, real_films=len(real_films))
 

@@ -259,7 +259,7 @@ def test_the_aspect_fit_widens_the_phantoms_hands_to_the_real_films_and_markers_
     monkeypatch.setattr(pose_fit, "phantoms", lambda n: bars(10 if ph.POSE["aspect"] == pose_fit.RENDERER_ASPECT else 30))
     held = ph.POSE["aspect"]
     a = pose_fit.aspect_fit(bars(12))
-    assert abs(a["ratio"] - 1.2) < 0.005 and a["set"] == [0.6, round(0.92 / 1.2, 2)] and ph.POSE["aspect"] == held
+    assert abs(a["ratio"] - 1.2) < 0.005 and a["fitted"] == [0.6, round(0.92 / 1.2, 2)] and ph.POSE["aspect"] == held
     marked = bars(12); marked[:, 30:36, 5:8] = 255                          # a lead letter on the left
     assert pose_fit.row_centres(marked) == pose_fit.row_centres(bars(12))
     assert pose_fit.row_spreads(marked) == pose_fit.row_spreads(bars(12))
