@@ -352,6 +352,7 @@ RENDERERS = {   # README block: (the JSON it is rendered from, renderer)
     "cnn_rsna_clahe_off": ("metrics/cnn_rsna_lowres_clahe_off.json", cnn_table),
     "cnn_rsna_geometry_off": ("metrics/cnn_rsna_lowres_geometry_off.json", cnn_table),
     "cnn_rsna_crop_film": ("metrics/cnn_rsna_lowres_crop_film.json", cnn_table),
+    "cnn_rsna_long_nogeo": ("metrics/cnn_rsna_lowres_long_nogeo.json", cnn_table),
     "cnn_speed": ("benchmarks/cnn_speed.json", cnn_speed_table),
     "cnn_resolution": ("benchmarks/cnn_resolution.json", cnn_resolution_table),
     "release": ("metrics/release_details.json", release_table),
