@@ -24,9 +24,9 @@ and marker_low are the real films' shares, rounded. `--noise` measures the films
 POSE's photons and detector_noise are set (by hand, in `noise.set`) so that the phantoms' noise is the real films'.
 `--aspect` fits the films' width / height (the JSON's `aspect`): rsna-lowres squashed its films to squares, which
 stretches a hand across the film by 1 / aspect, so `fitted` is the renderer's old range scaled until the phantoms'
-hands lie as wide as the fitting films' (no other film is read); POSE's aspect is the record's `set`, with its `why`. `--centre` measures where the hand lies across the film, on
-the fitting films and on phantoms with the adopted round's centre_x (the JSON's `centre`): POSE's centre_x is that
-range moved by the median difference.
+hands lie as wide as the fitting films' (no other film is read); POSE's aspect is the record's `set`, with its
+`why`. `--centre` measures where the hand lies across the film, on the fitting films and on phantoms with the
+adopted round's centre_x (the JSON's `centre`): POSE's centre_x is that range moved by the median difference.
 Every round renders with these entries (`MEASURED`) and never moves them, so a rerun of an earlier round renders
 phantoms unlike the ones it was fitted on (its record keeps the start it had) and cannot move `photons` as the critic
 round could.
@@ -67,7 +67,8 @@ ADDED_SINCE_MOMENTS = dict(breadth=1.0, photons=(150.0, 3000.0))
 # entries added for the whitened round, at values that leave the renders as they were
 ADDED_FOR_WHITENED = dict(forearm_breadth=1.0)
 # entries set from measurements of the fitting films, never searched: the markers' place (`--markers`; POSE holds
-# record["markers"]["real"] rounded) and the noise (`--noise`; POSE holds record["noise"]["set"])
+# record["markers"]["real"] rounded), the noise (`--noise`; record["noise"]["set"]), the films' aspect (`--aspect`;
+# record["aspect"]["set"]) and the hand's place across the film (`--centre`; record["centre"]["set"])
 MEASURED = ("marker_left", "marker_low", "detector_noise", "photons", "aspect", "centre_x")
 
 
@@ -179,14 +180,20 @@ def where_it_separates(real_films, n=600) -> dict:
     return dict(scores=out, thumbnail_8_sd=spread, phantoms=n, real_films=len(real_films))
 
 
-def side_blobs(film) -> np.ndarray:
-    """Centres (x, y: fractions of the film's width and height) of the small saturated blobs in a film's outer
-    thirds, where lead markers and burnt-in letters lie: 8-connected pieces at or above the film's 99.5th
-    percentile (and 200), of 4 to 120 px and at most 20 px across."""
+def _small_saturated(film) -> tuple[np.ndarray, list, np.ndarray]:
+    """(labels, ids of the small saturated pieces, centres): 8-connected pieces at or above the film's 99.5th
+    percentile (and 200), of 4 to 120 px and at most 20 px across, as lead markers and burnt-in letters are."""
     level = max(200.0, float(np.percentile(film, 99.5)))
-    n, _, stats, centres = cv2.connectedComponentsWithStats((film >= level).astype(np.uint8), connectivity=8)
+    n, labels, stats, centres = cv2.connectedComponentsWithStats((film >= level).astype(np.uint8), connectivity=8)
     keep = [i for i in range(1, n) if 4 <= stats[i, cv2.CC_STAT_AREA] <= 120
             and stats[i, cv2.CC_STAT_WIDTH] <= 20 and stats[i, cv2.CC_STAT_HEIGHT] <= 20]
+    return labels, keep, centres
+
+
+def side_blobs(film) -> np.ndarray:
+    """Centres (x, y: fractions of the film's width and height) of the small saturated blobs (`_small_saturated`)
+    in a film's outer thirds, where lead markers and burnt-in letters lie."""
+    _, keep, centres = _small_saturated(film)
     xy = (centres[keep] / [film.shape[1], film.shape[0]]).reshape(-1, 2)
     return xy[(xy[:, 0] < 0.3) | (xy[:, 0] > 0.7)]
 
@@ -224,13 +231,10 @@ def noise_levels(films) -> list:
 
 
 def _blobs_out(film) -> np.ndarray:
-    "The film (float) with its small saturated blobs (`side_blobs`' pieces: markers and letters) set to its 20th percentile."
+    "The film (float) with its small saturated blobs (`_small_saturated`: markers and letters) set to its 20th percentile."
     g = film.astype(float)
-    level = max(200.0, float(np.percentile(film, 99.5)))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((film >= level).astype(np.uint8), connectivity=8)
-    small = [i for i in range(1, n) if 4 <= stats[i, cv2.CC_STAT_AREA] <= 120
-             and stats[i, cv2.CC_STAT_WIDTH] <= 20 and stats[i, cv2.CC_STAT_HEIGHT] <= 20]
-    g[np.isin(labels, small)] = np.percentile(film, 20)
+    labels, keep, _ = _small_saturated(film)
+    g[np.isin(labels, keep)] = np.percentile(film, 20)
     return g
 
 
@@ -363,11 +367,12 @@ def _noise_record(real_films) -> dict:
     return dict(real=noise_levels(real_films), phantom=noise_levels(phantoms(300, size=512)), percentiles=[10, 25, 50, 75, 90])
 
 
-MEASUREMENTS = {   # the options that measure instead of search: JSON key -> record of the fitting films
-    "markers": lambda real: dict(real=marker_placement(real), phantom=marker_placement(phantoms(600))),
-    "noise": _noise_record,
-    "where": where_it_separates,
-    "aspect": aspect_fit,
+MEASUREMENTS = {   # the options that measure instead of search: option and JSON key -> f(fitting films, JSON record)
+    "markers": lambda real, record: dict(real=marker_placement(real), phantom=marker_placement(phantoms(600))),
+    "noise": lambda real, record: _noise_record(real),
+    "where": lambda real, record: where_it_separates(real),
+    "aspect": lambda real, record: aspect_fit(real),
+    "centre": centre_shift,
 }
 
 
@@ -391,16 +396,14 @@ def main():
     args = ap.parse_args()
     shared = shared_data_dir(Path(__file__).parent)
     if shared is None: raise SystemExit("benchmarks/phantom_pose_fit.py: ../shared/data is not on this machine")
-    if not (args.objective or args.check or args.where or args.markers or args.noise or args.aspect or args.centre):
-        ap.error("give --objective (a search round), --check, --where, --markers, --noise, --aspect or --centre")
+    measurement = next((m for m in MEASUREMENTS if getattr(args, m)), None)
+    if not (args.objective or args.check or measurement):
+        ap.error("give --objective (a search round), --check, --" + ", --".join(MEASUREMENTS))
     cv2.setNumThreads(1)
     real = fit_films(shared / "rsna-lowres")
     record = json.loads(args.out.read_text()) if args.out.exists() else {}
-    measurement = ("markers" if args.markers else "noise" if args.noise else "where" if args.where
-                   else "aspect" if args.aspect else "centre" if args.centre else None)
     if measurement:
-        record.setdefault(measurement, {}).update(MEASUREMENTS[measurement](real) if measurement != "centre"
-                                                  else centre_shift(real, record), **fidelity.phantom_version())
+        record.setdefault(measurement, {}).update(MEASUREMENTS[measurement](real, record), **fidelity.phantom_version())
         print(json.dumps(record[measurement]))
         args.out.write_text(json.dumps(record, indent=1) + "\n")
         return
